@@ -1,0 +1,32 @@
+-- name: SiteUpsert :one
+INSERT INTO sites (slug, name, grp, url, interval_ms, confirm, position, retired_at, updated_at)
+VALUES (@slug, @name, @grp, @url, @interval_ms, @confirm, @position, NULL, now())
+ON CONFLICT (slug) DO UPDATE
+   SET name = excluded.name, grp = excluded.grp, url = excluded.url,
+       interval_ms = excluded.interval_ms, confirm = excluded.confirm,
+       position = excluded.position, retired_at = NULL, updated_at = now()
+RETURNING id;
+
+-- name: SiteStateEnsure :exec
+INSERT INTO site_state (site_id) VALUES (@site_id) ON CONFLICT DO NOTHING;
+
+-- name: SiteRetireOthers :execrows
+UPDATE sites SET retired_at = now(), updated_at = now()
+ WHERE retired_at IS NULL AND NOT (slug = ANY (@keep::text[]));
+
+-- name: SiteListActive :many
+SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
+       st.state, st.reason, st.since, st.checked_at, st.http_status,
+       st.latency_us, st.ttfb_us
+  FROM sites si
+  JOIN site_state st ON st.site_id = si.id
+ WHERE si.retired_at IS NULL
+ ORDER BY si.position, si.id;
+
+-- name: SiteGetBySlug :one
+SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms, si.retired_at,
+       st.state, st.reason, st.since, st.checked_at, st.http_status,
+       st.latency_us, st.ttfb_us
+  FROM sites si
+  JOIN site_state st ON st.site_id = si.id
+ WHERE si.slug = @slug;
