@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/walnut-board/walnut/store/dbsqlc"
+)
+
+// Probe is one check of one site, as written to the probes table.
+type Probe struct {
+	SiteID     int32
+	At         time.Time // when the probe started
+	State      State
+	HTTPStatus int // 0 when the request never got a response
+	Latency    time.Duration
+	TTFB       time.Duration
+	DNS        time.Duration
+	Connect    time.Duration
+	TLS        time.Duration
+	Reason     string
+}
+
+// micros stores a duration as whole microseconds in an int32, clamped: the
+// column holds up to about 35 minutes, far beyond any timeout.
+func micros(d time.Duration) int32 {
+	us := d.Microseconds()
+	switch {
+	case us < 0:
+		return 0
+	case us > 1<<31-1:
+		return 1<<31 - 1
+	}
+	return int32(us)
+}
+
+func duration(us int32) time.Duration { return time.Duration(us) * time.Microsecond }
+
+// ProbeListBySite returns a site's newest probes, newest first.
+func (s *Store) ProbeListBySite(ctx context.Context, siteID int32, limit int) ([]Probe, error) {
+	rows, err := s.q.ProbeListBySite(ctx, s.pool, dbsqlc.ProbeListBySiteParams{SiteID: siteID, Max: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("list probes of site %d: %w", siteID, err)
+	}
+	out := make([]Probe, len(rows))
+	for i, r := range rows {
+		out[i] = Probe{
+			SiteID:     siteID,
+			At:         r.At,
+			State:      State(r.State),
+			HTTPStatus: int(r.HttpStatus),
+			Latency:    duration(r.LatencyUs),
+			TTFB:       duration(r.TtfbUs),
+			DNS:        duration(r.DnsUs),
+			Connect:    duration(r.ConnectUs),
+			TLS:        duration(r.TlsUs),
+			Reason:     r.Reason,
+		}
+	}
+	return out, nil
+}
+
+// ProbePartitionsEnsure creates the daily probe partitions from the day of
+// from for days days, returning how many it created.
+func (s *Store) ProbePartitionsEnsure(ctx context.Context, from time.Time, days int) (int, error) {
+	n, err := s.q.ProbePartitionsEnsure(ctx, s.pool, dbsqlc.ProbePartitionsEnsureParams{
+		DayFrom: pgDate(from), Days: int32(days),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("create probe partitions: %w", err)
+	}
+	return int(n), nil
+}
+
+// WriteProbes writes a batch of probes with COPY and, in the same
+// transaction, advances each site's state machine in SQL, recording and
+// announcing every transition exactly once. It returns how many transitions
+// the batch caused.
+func (s *Store) WriteProbes(ctx context.Context, batch []Probe) (int, error) {
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("write %d probes: begin: %w", len(batch), err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+
+	rows := make([]dbsqlc.ProbeInsertCopyParams, len(batch))
+	apply := dbsqlc.ProbeApplyParams{
+		SiteIds:   make([]int32, len(batch)),
+		Ats:       make([]time.Time, len(batch)),
+		States:    make([]string, len(batch)),
+		Statuses:  make([]int16, len(batch)),
+		Latencies: make([]int32, len(batch)),
+		Ttfbs:     make([]int32, len(batch)),
+		Reasons:   make([]string, len(batch)),
+	}
+	for i, p := range batch {
+		rows[i] = dbsqlc.ProbeInsertCopyParams{
+			At:         p.At,
+			SiteID:     p.SiteID,
+			LatencyUs:  micros(p.Latency),
+			TtfbUs:     micros(p.TTFB),
+			DnsUs:      micros(p.DNS),
+			ConnectUs:  micros(p.Connect),
+			TlsUs:      micros(p.TLS),
+			State:      dbsqlc.State(p.State),
+			HttpStatus: int16(p.HTTPStatus),
+			Reason:     p.Reason,
+		}
+		apply.SiteIds[i] = p.SiteID
+		apply.Ats[i] = p.At
+		apply.States[i] = string(p.State)
+		apply.Statuses[i] = int16(p.HTTPStatus)
+		apply.Latencies[i] = micros(p.Latency)
+		apply.Ttfbs[i] = micros(p.TTFB)
+		apply.Reasons[i] = p.Reason
+	}
+	if _, err := s.q.ProbeInsertCopy(ctx, tx, rows); err != nil {
+		return 0, fmt.Errorf("write %d probes: copy: %w", len(batch), err)
+	}
+	n, err := s.q.ProbeApply(ctx, tx, apply)
+	if err != nil {
+		return 0, fmt.Errorf("write %d probes: apply states: %w", len(batch), err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("write %d probes: commit: %w", len(batch), err)
+	}
+	return int(n), nil
+}

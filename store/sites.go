@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/walnut-board/walnut/store/dbsqlc"
+)
+
+// SiteSpec is what the config says of a site, as the database keeps it.
+type SiteSpec struct {
+	Slug     string
+	Name     string
+	Group    string
+	URL      string // redacted: scheme, host and path only
+	Interval time.Duration
+	Confirm  int
+}
+
+// Site is a site with its current state.
+type Site struct {
+	ID         int32
+	Slug       string
+	Name       string
+	Group      string
+	URL        string
+	Interval   time.Duration
+	Retired    bool
+	State      State
+	Reason     string
+	Since      *time.Time // when the current state began; nil while unknown
+	CheckedAt  *time.Time // the latest probe; nil before the first
+	HTTPStatus int
+	Latency    time.Duration
+	TTFB       time.Duration
+}
+
+// Transition is one change of a site's confirmed state.
+type Transition struct {
+	At     time.Time
+	From   State
+	To     State
+	Reason string
+}
+
+// SiteSync makes the sites table match the config: sites are upserted by slug
+// in order, and active sites missing from specs are retired (their history is
+// kept; a retired site that comes back resumes it). It returns the id of each
+// slug.
+func (s *Store) SiteSync(ctx context.Context, specs []SiteSpec) (map[string]int32, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sync sites: begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+
+	ids := make(map[string]int32, len(specs))
+	slugs := make([]string, len(specs))
+	for i, sp := range specs {
+		id, err := s.q.SiteUpsert(ctx, tx, dbsqlc.SiteUpsertParams{
+			Slug:       sp.Slug,
+			Name:       sp.Name,
+			Grp:        sp.Group,
+			Url:        sp.URL,
+			IntervalMs: int32(sp.Interval.Milliseconds()),
+			Confirm:    int32(max(sp.Confirm, 1)),
+			Position:   int32(i),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sync site %s: %w", sp.Slug, err)
+		}
+		if err := s.q.SiteStateEnsure(ctx, tx, id); err != nil {
+			return nil, fmt.Errorf("sync site %s: state row: %w", sp.Slug, err)
+		}
+		ids[sp.Slug] = id
+		slugs[i] = sp.Slug
+	}
+	if _, err := s.q.SiteRetireOthers(ctx, tx, slugs); err != nil {
+		return nil, fmt.Errorf("sync sites: retire removed sites: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("sync sites: commit: %w", err)
+	}
+	return ids, nil
+}
+
+// SiteListActive returns the sites in the config, in config order.
+func (s *Store) SiteListActive(ctx context.Context) ([]Site, error) {
+	rows, err := s.q.SiteListActive(ctx, s.pool)
+	if err != nil {
+		return nil, fmt.Errorf("list sites: %w", err)
+	}
+	out := make([]Site, len(rows))
+	for i, r := range rows {
+		out[i] = Site{
+			ID: r.ID, Slug: r.Slug, Name: r.Name, Group: r.Grp, URL: r.Url,
+			Interval: time.Duration(r.IntervalMs) * time.Millisecond,
+			State:    State(r.State), Reason: r.Reason, Since: r.Since, CheckedAt: r.CheckedAt,
+			HTTPStatus: int(r.HttpStatus), Latency: duration(r.LatencyUs), TTFB: duration(r.TtfbUs),
+		}
+	}
+	return out, nil
+}
+
+// SiteGetBySlug returns one site, retired or not, or ErrNotFound.
+func (s *Store) SiteGetBySlug(ctx context.Context, slug string) (Site, error) {
+	r, err := s.q.SiteGetBySlug(ctx, s.pool, slug)
+	if err != nil {
+		return Site{}, fmt.Errorf("get site %q: %w", slug, interpretError(err))
+	}
+	return Site{
+		ID: r.ID, Slug: r.Slug, Name: r.Name, Group: r.Grp, URL: r.Url,
+		Interval: time.Duration(r.IntervalMs) * time.Millisecond, Retired: r.RetiredAt != nil,
+		State: State(r.State), Reason: r.Reason, Since: r.Since, CheckedAt: r.CheckedAt,
+		HTTPStatus: int(r.HttpStatus), Latency: duration(r.LatencyUs), TTFB: duration(r.TtfbUs),
+	}, nil
+}
+
+// TransitionListBySite returns a site's newest transitions, newest first.
+func (s *Store) TransitionListBySite(ctx context.Context, siteID int32, limit int) ([]Transition, error) {
+	rows, err := s.q.TransitionListBySite(ctx, s.pool, dbsqlc.TransitionListBySiteParams{SiteID: siteID, Max: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("list transitions of site %d: %w", siteID, err)
+	}
+	out := make([]Transition, len(rows))
+	for i, r := range rows {
+		out[i] = Transition{At: r.At, From: State(r.FromState), To: State(r.ToState), Reason: r.Reason}
+	}
+	return out, nil
+}
+
+func pgDate(t time.Time) pgtype.Date {
+	y, m, d := t.UTC().Date()
+	return pgtype.Date{Time: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), Valid: true}
+}

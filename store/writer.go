@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// WriterOptions tunes a Writer; zero values take the defaults.
+type WriterOptions struct {
+	FlushInterval time.Duration // default 250ms
+	BatchSize     int           // default 1000: a fuller batch is written at once
+	MaxBuffered   int           // default 100,000: past it, while the database is away, the oldest probes are dropped
+	// RetryBackoff gives the wait before retry n (1, 2, ...) of a failed
+	// write; default 500ms doubling to 30s.
+	RetryBackoff func(n int) time.Duration
+	// FlushedFunc, when set, is called after each attempt to write a batch.
+	// Tests use it to wait for a write instead of sleeping.
+	FlushedFunc func(probes, transitions int, err error)
+}
+
+// Writer batches probes from many site runners and writes them with
+// WriteProbes. While the database is unreachable it keeps probes in memory,
+// up to a bound, and writes the backlog in order when the database returns.
+type Writer struct {
+	store  *Store
+	logger *slog.Logger
+	opts   WriterOptions
+	in     chan Probe
+	done   chan struct{}
+
+	dropped  atomic.Uint64
+	written  atomic.Uint64
+	buffered atomic.Int64
+
+	mu      sync.Mutex
+	lastErr error
+}
+
+// NewWriter returns a Writer; call Run to start it.
+func NewWriter(s *Store, logger *slog.Logger, opts WriterOptions) *Writer {
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 250 * time.Millisecond
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.MaxBuffered <= 0 {
+		opts.MaxBuffered = 100_000
+	}
+	if opts.RetryBackoff == nil {
+		opts.RetryBackoff = func(n int) time.Duration {
+			d := 500 * time.Millisecond << min(n-1, 6)
+			return min(d, 30*time.Second)
+		}
+	}
+	return &Writer{
+		store:  s,
+		logger: logger,
+		opts:   opts,
+		in:     make(chan Probe, opts.BatchSize*16),
+		done:   make(chan struct{}),
+	}
+}
+
+// Add queues a probe. It blocks only while the writer's intake is full, and
+// never after Run has returned.
+func (w *Writer) Add(p Probe) {
+	select {
+	case w.in <- p:
+	case <-w.done:
+		w.dropped.Add(1)
+	}
+}
+
+// Dropped is how many probes were discarded because the buffer was full or
+// the writer had stopped.
+func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
+
+// Written is how many probes have been committed.
+func (w *Writer) Written() uint64 { return w.written.Load() }
+
+// Buffered is how many probes wait to be written.
+func (w *Writer) Buffered() int { return int(w.buffered.Load()) + len(w.in) }
+
+// LastError is the error of the latest write, nil when it succeeded.
+func (w *Writer) LastError() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastErr
+}
+
+// Run writes batches until ctx ends, then writes what is left, giving the
+// database up to 5 seconds, and returns. Callers stop the producers first.
+func (w *Writer) Run(ctx context.Context) {
+	defer close(w.done)
+	var (
+		pending  []Probe
+		failures int
+		retryAt  time.Time
+	)
+	ticker := time.NewTicker(w.opts.FlushInterval)
+	defer ticker.Stop()
+
+	take := func(p Probe) {
+		pending = append(pending, p)
+		if over := len(pending) - w.opts.MaxBuffered; over > 0 {
+			pending = pending[over:]
+			w.dropped.Add(uint64(over))
+		}
+		w.buffered.Store(int64(len(pending)))
+	}
+	flush := func(ctx context.Context) {
+		for len(pending) > 0 {
+			n := min(len(pending), w.opts.BatchSize)
+			err := w.write(ctx, pending[:n])
+			if err != nil && !permanent(err) {
+				failures++
+				retryAt = time.Now().Add(w.opts.RetryBackoff(failures))
+				return
+			}
+			failures = 0
+			pending = pending[n:]
+			w.buffered.Store(int64(len(pending)))
+		}
+		pending = nil
+	}
+
+	for {
+		select {
+		case p := <-w.in:
+			take(p)
+			if len(pending) >= w.opts.BatchSize && time.Now().After(retryAt) {
+				flush(ctx)
+			}
+		case <-ticker.C:
+			if time.Now().After(retryAt) {
+				flush(ctx)
+			}
+		case <-ctx.Done():
+			for {
+				select {
+				case p := <-w.in:
+					take(p)
+					continue
+				default:
+				}
+				break
+			}
+			finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			flush(finalCtx)
+			cancel()
+			if len(pending) > 0 {
+				w.dropped.Add(uint64(len(pending)))
+				w.logger.Error("probes not written at shutdown", "count", len(pending), "error", w.LastError())
+			}
+			return
+		}
+	}
+}
+
+func (w *Writer) write(ctx context.Context, batch []Probe) error {
+	// Bounded so that a database that hangs rather than refuses is retried
+	// like one that is down, while the intake keeps draining.
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	transitions, err := w.store.WriteProbes(ctx, batch)
+	w.mu.Lock()
+	prev := w.lastErr
+	w.lastErr = err
+	w.mu.Unlock()
+	switch {
+	case err == nil:
+		w.written.Add(uint64(len(batch)))
+		if prev != nil {
+			w.logger.Info("database writes resumed", "probes", len(batch))
+		}
+	case permanent(err):
+		w.dropped.Add(uint64(len(batch)))
+		w.logger.Error("probes rejected by the database", "count", len(batch), "error", err)
+	case prev == nil:
+		// Logged once per outage, not once per retry.
+		w.logger.Error("cannot write probes, will retry", "error", err)
+	}
+	if w.opts.FlushedFunc != nil {
+		w.opts.FlushedFunc(len(batch), transitions, err)
+	}
+	return err
+}
+
+// permanent reports whether retrying the same batch cannot succeed: the
+// database rejected the data itself rather than being unreachable.
+func permanent(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "42": // data exception, integrity violation, syntax or access
+		return true
+	}
+	return false
+}
