@@ -130,3 +130,33 @@ func (s *Store) WriteProbes(ctx context.Context, batch []Probe) (int, error) {
 	}
 	return int(n), nil
 }
+
+// Uptime is a site's time-weighted record over a window.
+type Uptime struct {
+	OK, NotOK, Pending time.Duration
+}
+
+// Ratio is ok time over time with a verdict of ok or notok; pending time is
+// outside it. It is nil when there is no such time.
+func (u Uptime) Ratio() *float64 {
+	total := u.OK + u.NotOK
+	if total <= 0 {
+		return nil
+	}
+	r := float64(u.OK) / float64(total)
+	return &r
+}
+
+// ProbeUptime weighs each probe's verdict by the time it held, until the next
+// probe but at most two intervals, within [from, to). It reads raw probes, so
+// it sees no further back than their retention.
+func (s *Store) ProbeUptime(ctx context.Context, siteID int32, interval time.Duration, from, to time.Time) (Uptime, error) {
+	r, err := s.q.ProbeUptime(ctx, s.pool, dbsqlc.ProbeUptimeParams{
+		SiteID: siteID, WindowFrom: from, WindowTo: to, MaxGapSeconds: 2 * interval.Seconds(),
+	})
+	if err != nil {
+		return Uptime{}, fmt.Errorf("uptime of site %d: %w", siteID, err)
+	}
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	return Uptime{OK: sec(r.OkSeconds), NotOK: sec(r.NotokSeconds), Pending: sec(r.PendingSeconds)}, nil
+}

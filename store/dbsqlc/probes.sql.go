@@ -127,3 +127,55 @@ func (q *Queries) ProbePartitionsEnsure(ctx context.Context, db DBTX, arg ProbeP
 	err := row.Scan(&created)
 	return created, err
 }
+
+const probeUptime = `-- name: ProbeUptime :one
+WITH args AS (
+    SELECT $1::timestamptz AS wfrom,
+           $2::timestamptz AS wto,
+           make_interval(0, 0, 0, 0, 0, 0, $3::float8) AS gap
+), p AS (
+    SELECT probes.at, probes.state, lead(probes.at) OVER (ORDER BY probes.at) AS next_at
+      FROM probes, args
+     WHERE probes.site_id = $4
+       AND probes.at >= args.wfrom - args.gap
+       AND probes.at < args.wto
+), spans AS (
+    SELECT p.state,
+           greatest(p.at, args.wfrom) AS s,
+           least(coalesce(p.next_at, args.wto), p.at + args.gap, args.wto) AS e
+      FROM p, args
+)
+SELECT coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE state = 'ok'), 0)::float8 AS ok_seconds,
+       coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE state = 'notok'), 0)::float8 AS notok_seconds,
+       coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE state = 'pending'), 0)::float8 AS pending_seconds
+  FROM spans
+ WHERE e > s
+`
+
+type ProbeUptimeParams struct {
+	WindowFrom    time.Time
+	WindowTo      time.Time
+	MaxGapSeconds float64
+	SiteID        int32
+}
+
+type ProbeUptimeRow struct {
+	OkSeconds      float64
+	NotokSeconds   float64
+	PendingSeconds float64
+}
+
+// ProbeUptime weighs each verdict by the time it held: from its probe to the
+// next, at most max_gap (beyond that the gap is no data), clipped to the
+// window [window_from, window_to).
+func (q *Queries) ProbeUptime(ctx context.Context, db DBTX, arg ProbeUptimeParams) (ProbeUptimeRow, error) {
+	row := db.QueryRow(ctx, probeUptime,
+		arg.WindowFrom,
+		arg.WindowTo,
+		arg.MaxGapSeconds,
+		arg.SiteID,
+	)
+	var i ProbeUptimeRow
+	err := row.Scan(&i.OkSeconds, &i.NotokSeconds, &i.PendingSeconds)
+	return i, err
+}

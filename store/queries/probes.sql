@@ -17,3 +17,29 @@ SELECT at, state, http_status, latency_us, ttfb_us, dns_us, connect_us, tls_us, 
 
 -- name: ProbePartitionsEnsure :one
 SELECT walnut_probe_partitions(@day_from::date, @days::integer)::integer AS created;
+
+-- ProbeUptime weighs each verdict by the time it held: from its probe to the
+-- next, at most max_gap (beyond that the gap is no data), clipped to the
+-- window [window_from, window_to).
+-- name: ProbeUptime :one
+WITH args AS (
+    SELECT @window_from::timestamptz AS wfrom,
+           @window_to::timestamptz AS wto,
+           make_interval(0, 0, 0, 0, 0, 0, @max_gap_seconds::float8) AS gap
+), p AS (
+    SELECT probes.at, probes.state, lead(probes.at) OVER (ORDER BY probes.at) AS next_at
+      FROM probes, args
+     WHERE probes.site_id = @site_id
+       AND probes.at >= args.wfrom - args.gap
+       AND probes.at < args.wto
+), spans AS (
+    SELECT p.state,
+           greatest(p.at, args.wfrom) AS s,
+           least(coalesce(p.next_at, args.wto), p.at + args.gap, args.wto) AS e
+      FROM p, args
+)
+SELECT coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE state = 'ok'), 0)::float8 AS ok_seconds,
+       coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE state = 'notok'), 0)::float8 AS notok_seconds,
+       coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE state = 'pending'), 0)::float8 AS pending_seconds
+  FROM spans
+ WHERE e > s;

@@ -1,0 +1,16 @@
+package web
+
+import "net/http"
+
+func (h *Handler) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", h.board)
+	mux.HandleFunc("GET /sites/{slug}", h.site)
+	mux.HandleFunc("GET /api/v1/sites", h.apiSites)
+	mux.HandleFunc("GET /api/v1/sites/{slug}", h.apiSite)
+	mux.HandleFunc("GET /api/v1/sites/{slug}/probes", h.apiProbes)
+	mux.HandleFunc("GET /api/v1/sites/{slug}/transitions", h.apiTransitions)
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.Handle("GET /assets/", h.assets)
+	return mux
+}

@@ -1,0 +1,115 @@
+// Package web serves the board, the site pages and the JSON API. Handlers
+// read through the small store interface declared here and render views.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/walnut-board/walnut/assets"
+	"github.com/walnut-board/walnut/store"
+)
+
+// Store is what the handlers need of the database; *store.Store has it.
+type Store interface {
+	SiteListActive(ctx context.Context) ([]store.Site, error)
+	SiteGetBySlug(ctx context.Context, slug string) (store.Site, error)
+	ProbeListBySite(ctx context.Context, siteID int32, limit int) ([]store.Probe, error)
+	TransitionListBySite(ctx context.Context, siteID int32, limit int) ([]store.Transition, error)
+	ProbeUptime(ctx context.Context, siteID int32, interval time.Duration, from, to time.Time) (store.Uptime, error)
+	Ping(ctx context.Context) error
+}
+
+// Options configures the handler.
+type Options struct {
+	Store   Store
+	Logger  *slog.Logger
+	Title   string           // the board's heading; default "Walnut"
+	Version string           // shown in /healthz
+	Now     func() time.Time // default time.Now
+}
+
+// Handler holds the dependencies of every route.
+type Handler struct {
+	store   Store
+	logger  *slog.Logger
+	title   string
+	version string
+	now     func() time.Time
+	assets  *assets.Server
+}
+
+// New returns the http.Handler for all of Walnut's routes.
+func New(opts Options) http.Handler {
+	h := &Handler{
+		store:   opts.Store,
+		logger:  opts.Logger,
+		title:   opts.Title,
+		version: opts.Version,
+		now:     opts.Now,
+		assets:  assets.New(),
+	}
+	if h.title == "" {
+		h.title = "Walnut"
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h.routes()
+}
+
+// render writes a templ component as a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := c.Render(r.Context(), w); err != nil && r.Context().Err() == nil {
+		h.logger.ErrorContext(r.Context(), "render page", "path", r.URL.Path, "error", err)
+	}
+}
+
+// writeJSON writes v as the JSON body.
+func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(v); err != nil && r.Context().Err() == nil {
+		h.logger.ErrorContext(r.Context(), "write json", "path", r.URL.Path, "error", err)
+	}
+}
+
+// apiError is the body of every API error.
+type apiError struct {
+	Error string `json:"error"`
+}
+
+// fail maps an error to a response, in one place: unknown sites are 404, bad
+// requests 400, and anything else is logged and answered 500 without detail.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, api bool) {
+	status, msg := http.StatusInternalServerError, "internal error"
+	var bad badRequest
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		status, msg = http.StatusNotFound, "no such site"
+	case errors.As(err, &bad):
+		status, msg = http.StatusBadRequest, bad.msg
+	case errors.Is(err, context.Canceled):
+		return
+	default:
+		h.logger.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "error", err)
+	}
+	if api {
+		h.writeJSON(w, r, status, apiError{Error: msg})
+		return
+	}
+	http.Error(w, msg, status)
+}
+
+type badRequest struct{ msg string }
+
+func (b badRequest) Error() string { return b.msg }
