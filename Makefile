@@ -1,0 +1,51 @@
+# Walnut's tasks. `make help` lists them.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+PORT ?= 8080
+
+.PHONY: help
+help: ## list the tasks
+	@grep -E '^[a-z/]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: postgres build ## set up and start Walnut on walnut.example.yaml with a local PostgreSQL
+	PORT=$(PORT) ./bin/walnut serve --demo --config walnut.example.yaml
+
+.PHONY: build
+build: ## build bin/walnut
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/walnut ./cmd/walnut
+
+.PHONY: postgres
+postgres: ## install PostgreSQL's server package when it is missing
+	@bash scripts/ensure-postgres.sh
+
+.PHONY: generate
+generate: ## regenerate templ views and sqlc queries
+	$(GO) tool templ generate -path views
+	$(GO) tool sqlc generate
+
+.PHONY: verify
+verify: ## check that generated code is fresh
+	$(GO) tool templ generate -path views
+	$(GO) tool sqlc diff
+	@git diff --exit-code -- views store/dbsqlc || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- views store/dbsqlc)" || { git status --porcelain -- views store/dbsqlc; echo "generated files are not committed"; exit 1; }
+
+.PHONY: lint
+lint: ## go vet and gofmt
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w on the files above"; exit 1; }
+
+.PHONY: test
+test: postgres lint verify ## every check: vet, gofmt, fresh generated code, tests with -race
+	$(GO) test -race -count=1 ./...
+
+.PHONY: bench
+bench: postgres ## benchmarks against a throwaway local PostgreSQL
+	$(GO) test -run '^$$' -bench . -benchmem ./store/
+
+.PHONY: db/reset
+db/reset: ## delete the local PostgreSQL under .walnut/ (all history)
+	rm -rf .walnut/postgres
