@@ -1,0 +1,68 @@
+// Package checker probes sites: the traced HTTP probe, one runner goroutine per
+// site with its own ticker and supervision, and the scheduler that starts,
+// restarts and stops the runners. It is the only package that knows both a
+// recipe's verdict and a store probe.
+package checker
+
+import (
+	"time"
+
+	"github.com/walnut-board/walnut/recipes"
+	"github.com/walnut-board/walnut/store"
+)
+
+const (
+	// BodyLimit is how much of a response body a probe reads by default.
+	BodyLimit = 1 << 20
+	// DefaultInterval is the time between probes when a site sets none.
+	DefaultInterval = 30 * time.Second
+	// DefaultTimeout bounds a whole probe, body included, when a site sets none.
+	DefaultTimeout = 10 * time.Second
+)
+
+// Site is what the checker needs to probe one site.
+type Site struct {
+	ID   int32
+	Slug string
+	// URL may carry secrets (query tokens); it is only ever sent upstream,
+	// never logged nor put into a reason.
+	URL string
+	// RedactedURL is the scheme, host and path: what logs may show.
+	RedactedURL string
+	Method      string // default GET
+	Headers     map[string]string
+	Body        string
+	Interval    time.Duration // default DefaultInterval
+	Timeout     time.Duration // the whole exchange, body included; default DefaultTimeout
+	BodyLimit   int64         // bytes of body read; 0 means BodyLimit
+	Recipe      recipes.Recipe
+	// Secrets are values to scrub from any reason, replaced by "***", as a
+	// last defence: the checker's own reasons never quote the URL anyway.
+	Secrets []string
+}
+
+// Sink receives finished probes; *store.Writer satisfies it.
+type Sink interface {
+	Add(p store.Probe)
+}
+
+func (s Site) interval() time.Duration {
+	if s.Interval > 0 {
+		return s.Interval
+	}
+	return DefaultInterval
+}
+
+func (s Site) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (s Site) bodyLimit() int64 {
+	if s.BodyLimit > 0 {
+		return s.BodyLimit
+	}
+	return BodyLimit
+}
