@@ -23,12 +23,12 @@ postgres: ## install PostgreSQL's server package when it is missing
 
 .PHONY: generate
 generate: ## regenerate templ views and sqlc queries
-	$(GO) tool templ generate -path views
+	$(GO) tool templ generate 
 	$(GO) tool sqlc generate
 
 .PHONY: verify
 verify: ## check that generated code is fresh
-	$(GO) tool templ generate -path views
+	$(GO) tool templ generate 
 	$(GO) tool sqlc diff
 	@git diff --exit-code -- views store/dbsqlc || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- views store/dbsqlc)" || { git status --porcelain -- views store/dbsqlc; echo "generated files are not committed"; exit 1; }

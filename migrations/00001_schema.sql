@@ -39,7 +39,11 @@ CREATE TABLE probes (
     reason      text        NOT NULL
 ) PARTITION BY RANGE (at);
 
-CREATE INDEX probes_site_at ON probes (site_id, at);
+-- Indexed by site alone: B-tree deduplication stores each site once per leaf
+-- page with a list of row pointers, about 7 bytes a probe where (site_id, at)
+-- costs over 30. Reads of raw probes are per site within a time range, and
+-- the range prunes partitions down to a day or a few.
+CREATE INDEX probes_site ON probes (site_id);
 
 -- The default partition catches probes outside the prepared days (a clock far
 -- off, partitions not yet created) so that no probe is ever refused.

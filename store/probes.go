@@ -37,16 +37,32 @@ func micros(d time.Duration) int32 {
 
 func duration(us int32) time.Duration { return time.Duration(us) * time.Microsecond }
 
-// ProbeListBySite returns a site's newest probes, newest first.
-func (s *Store) ProbeListBySite(ctx context.Context, siteID int32, limit int) ([]Probe, error) {
-	rows, err := s.q.ProbeListBySite(ctx, s.pool, dbsqlc.ProbeListBySiteParams{SiteID: siteID, Max: int32(limit)})
-	if err != nil {
-		return nil, fmt.Errorf("list probes of site %d: %w", siteID, err)
+// ProbeListBySite returns a site's newest probes, newest first. It looks back
+// from the site's latest probe over a day, then a week, then all history,
+// so that the common case reads one partition.
+func (s *Store) ProbeListBySite(ctx context.Context, site Site, limit int) ([]Probe, error) {
+	if site.CheckedAt == nil {
+		return nil, nil
+	}
+	var rows []dbsqlc.ProbeListBySiteRow
+	for _, back := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 0} {
+		since := time.Time{}
+		if back > 0 {
+			since = site.CheckedAt.Add(-back)
+		}
+		var err error
+		rows, err = s.q.ProbeListBySite(ctx, s.pool, dbsqlc.ProbeListBySiteParams{SiteID: site.ID, Since: since, Max: int32(limit)})
+		if err != nil {
+			return nil, fmt.Errorf("list probes of site %s: %w", site.Slug, err)
+		}
+		if len(rows) >= limit {
+			break
+		}
 	}
 	out := make([]Probe, len(rows))
 	for i, r := range rows {
 		out[i] = Probe{
-			SiteID:     siteID,
+			SiteID:     site.ID,
 			At:         r.At,
 			State:      State(r.State),
 			HTTPStatus: int(r.HttpStatus),

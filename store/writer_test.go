@@ -125,7 +125,8 @@ func TestWriteProbes(t *testing.T) {
 		if n != 0 || site.State != ok {
 			t.Fatalf("late notok probe: %d transitions, state %s; want 0 and ok", n, site.State)
 		}
-		probes, _ := b.store.ProbeListBySite(ctx, b.ids["api"], 10)
+		site, _ = b.store.SiteGetBySlug(ctx, "api")
+		probes, _ := b.store.ProbeListBySite(ctx, site, 10)
 		if len(probes) != 2 {
 			t.Fatalf("stored probes = %d, want 2: a late probe is still history", len(probes))
 		}
@@ -203,7 +204,7 @@ func TestWriteProbes(t *testing.T) {
 		if err != nil || !retired.Retired {
 			t.Fatalf("retired site b: %+v, %v", retired, err)
 		}
-		probes, _ := b.store.ProbeListBySite(ctx, b.ids["b"], 10)
+		probes, _ := b.store.ProbeListBySite(ctx, retired, 10)
 		if len(probes) != 1 {
 			t.Fatalf("retired site lost its probes: %d", len(probes))
 		}
@@ -258,4 +259,42 @@ func TestWriter(t *testing.T) {
 			t.Fatal("a full batch was not written before the flush interval")
 		}
 	})
+}
+
+// TestProbeRowSize holds the schema to its budget: a probe row with its
+// share of the index must cost well under 100 bytes on disk.
+func TestProbeRowSize(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	if _, err := b.store.ProbePartitionsEnsure(ctx, b.base, 1); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20000
+	batch := make([]store.Probe, 0, 1000)
+	for i := range n {
+		batch = append(batch, store.Probe{
+			SiteID: b.ids["api"], At: b.base.Add(time.Duration(i) * time.Second / 10), State: store.StateOK,
+			HTTPStatus: 200, Latency: 123456 * time.Microsecond, TTFB: 100 * time.Millisecond,
+			DNS: 2 * time.Millisecond, Connect: 10 * time.Millisecond, TLS: 30 * time.Millisecond,
+		})
+		if len(batch) == cap(batch) {
+			if _, err := b.store.WriteProbes(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	var heap, index int64
+	err := b.store.Pool().QueryRow(ctx, `
+		SELECT pg_relation_size('probes_20261125'),
+		       (SELECT sum(pg_relation_size(indexrelid)) FROM pg_index WHERE indrelid = 'probes_20261125'::regclass)`).Scan(&heap, &index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRow := float64(heap+index) / n
+	t.Logf("probe row: %.1f bytes (heap %.1f, index %.1f)", perRow, float64(heap)/n, float64(index)/n)
+	if perRow >= 100 {
+		t.Fatalf("a probe costs %.1f bytes with its index, want under 100", perRow)
+	}
 }

@@ -131,7 +131,7 @@ func (h *Handler) apiProbes(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, true)
 		return
 	}
-	probes, err := h.store.ProbeListBySite(ctx, s.ID, limit)
+	probes, err := h.store.ProbeListBySite(ctx, s, limit)
 	if err != nil {
 		h.fail(w, r, err, true)
 		return

@@ -13,7 +13,7 @@ func (h *Handler) site(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, false)
 		return
 	}
-	probes, err := h.store.ProbeListBySite(ctx, s.ID, 50)
+	probes, err := h.store.ProbeListBySite(ctx, s, 50)
 	if err != nil {
 		h.fail(w, r, err, false)
 		return

@@ -20,7 +20,7 @@ import (
 type Store interface {
 	SiteListActive(ctx context.Context) ([]store.Site, error)
 	SiteGetBySlug(ctx context.Context, slug string) (store.Site, error)
-	ProbeListBySite(ctx context.Context, siteID int32, limit int) ([]store.Probe, error)
+	ProbeListBySite(ctx context.Context, site store.Site, limit int) ([]store.Probe, error)
 	TransitionListBySite(ctx context.Context, siteID int32, limit int) ([]store.Transition, error)
 	ProbeUptime(ctx context.Context, siteID int32, interval time.Duration, from, to time.Time) (store.Uptime, error)
 	Ping(ctx context.Context) error

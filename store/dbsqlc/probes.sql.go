@@ -60,13 +60,14 @@ type ProbeInsertCopyParams struct {
 const probeListBySite = `-- name: ProbeListBySite :many
 SELECT at, state, http_status, latency_us, ttfb_us, dns_us, connect_us, tls_us, reason
   FROM probes
- WHERE site_id = $1
+ WHERE site_id = $1 AND at >= $2
  ORDER BY at DESC
- LIMIT $2
+ LIMIT $3
 `
 
 type ProbeListBySiteParams struct {
 	SiteID int32
+	Since  time.Time
 	Max    int32
 }
 
@@ -83,7 +84,7 @@ type ProbeListBySiteRow struct {
 }
 
 func (q *Queries) ProbeListBySite(ctx context.Context, db DBTX, arg ProbeListBySiteParams) ([]ProbeListBySiteRow, error) {
-	rows, err := db.Query(ctx, probeListBySite, arg.SiteID, arg.Max)
+	rows, err := db.Query(ctx, probeListBySite, arg.SiteID, arg.Since, arg.Max)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ SELECT walnut_apply_probes(
 -- name: ProbeListBySite :many
 SELECT at, state, http_status, latency_us, ttfb_us, dns_us, connect_us, tls_us, reason
   FROM probes
- WHERE site_id = @site_id
+ WHERE site_id = @site_id AND at >= @since
  ORDER BY at DESC
  LIMIT @max;
 
