@@ -1,0 +1,307 @@
+// Package config loads walnut.yaml: the sites Walnut watches, the defaults
+// they share and the maintenance windows when they are not watched.
+//
+// The file is parsed to a YAML tree and walked by hand rather than decoded by
+// reflection, so that every problem names the file, line and column, and the
+// site it belongs to. All problems are gathered and returned together.
+//
+// ${NAME} in any string value is replaced from the environment after parsing,
+// one scalar at a time, so a missing variable is reported at its own line.
+// Values that came from the environment are secrets: they are sent upstream
+// but never appear in an error message, and each Site lists them in Secrets
+// so callers can scrub them from any text they show.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// RecipeBuilder builds a site's recipe from its name and options. cmd passes
+// a closure over a *recipes.Registry, and type-asserts Site.Recipe back to
+// recipes.Recipe: config does not import recipes, so that the two packages
+// stay independent.
+//
+// The options are as decoded from YAML: maps as map[string]any, lists as
+// []any, integers as int, other numbers as float64, strings with ${...}
+// expanded. The error is reported against the recipe's line.
+type RecipeBuilder func(name string, opts map[string]any) (any, error)
+
+// Config is a loaded walnut.yaml.
+type Config struct {
+	Path        string // the file name used in messages
+	Sites       []Site // in file order
+	Maintenance []Maintenance
+}
+
+// Site is one thing Walnut watches, with defaults applied.
+type Site struct {
+	Name  string
+	Slug  string // from the file, or Slugify(Name)
+	Group string
+
+	// URL is the URL with ${...} expanded. It may carry secrets: it is only
+	// ever sent upstream. Show, log and store RedactedURL instead.
+	URL string
+	// RedactedURL is scheme://host/path of URL: no user info, query or
+	// fragment. Note that it keeps whatever the host and path hold, so a
+	// token belongs in the query or a header, not in the path.
+	RedactedURL string
+	Method      string            // upper case; default GET
+	Headers     map[string]string // canonical names; values expanded (secret)
+	Body        string            // expanded (secret)
+
+	Interval time.Duration // default 30s, at least 1s
+	// Timeout is the limit for one probe: default 10s, or the interval if
+	// that is shorter; never longer than the interval.
+	Timeout time.Duration
+	Confirm int // probes in a row that must agree before the state changes; default 1
+
+	RecipeName    string         // default "status"
+	RecipeOptions map[string]any // nil when the recipe has none
+	Recipe        any            // what the RecipeBuilder built; nil without a builder
+
+	MaxPending time.Duration // how long the site may stay pending; 0 means no limit
+	Notify     []string      // each one of "pagerduty", "slack", "webhook"; nil when not set
+	Severity   string        // critical, error, warning or info; default critical
+
+	Line int // line of the site's entry in the file
+
+	// Secrets are the non-empty values that came from ${...} in the URL,
+	// headers, body and recipe options, longest first, so that replacing
+	// each in turn never leaves part of a longer one behind.
+	Secrets []string
+}
+
+// Maintenance is a window during which some sites are not watched: once,
+// From to To, or every week (Weekly).
+type Maintenance struct {
+	// Sites are slugs or path.Match patterns ("db-*"); each plain slug
+	// names a site in the file.
+	Sites    []string
+	From, To time.Time // a one-off window; zero when Weekly is set
+	Weekly   *Weekly   // a weekly window; nil for a one-off
+	Reason   string
+	Line     int // line of the window's entry in the file
+}
+
+// Weekly is a window that recurs on some days of each week.
+type Weekly struct {
+	Days []time.Weekday
+	// Start and End are "HH:MM" in Location. End may be "24:00"; an End
+	// before Start means the window runs past midnight into the next day.
+	Start, End string
+	Location   *time.Location // from the key "timezone"; default UTC
+}
+
+// Load reads and parses the config file at path. See Parse.
+func Load(path string, lookupEnv func(string) (string, bool), build RecipeBuilder) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data, lookupEnv, build)
+}
+
+// Parse parses a config file's contents; name is used in messages and as
+// Config.Path. lookupEnv resolves ${NAME} (os.LookupEnv in production; nil
+// means no variable is set). build, if not nil, builds each site's recipe.
+//
+// The error, if any, joins one *Error per problem, in file order.
+func Parse(name string, data []byte, lookupEnv func(string) (string, bool), build RecipeBuilder) (*Config, error) {
+	d := &decoder{
+		errorList: errorList{file: name},
+		lookup:    lookupEnv,
+		anchors:   map[string][]anchorDef{},
+		budget:    maxValueNodes,
+	}
+	file, err := parseYAML(data)
+	if err != nil {
+		d.syntaxError(err)
+		return nil, d.err()
+	}
+	var body ast.Node
+	for _, doc := range file.Docs {
+		if doc == nil || doc.Body == nil {
+			continue
+		}
+		if body != nil {
+			line, col := pos(doc.Body)
+			if doc.Start != nil && doc.Start.Position != nil {
+				line, col = doc.Start.Position.Line, doc.Start.Position.Column
+			}
+			d.add(line, col, "", "only one YAML document is allowed (remove the second ---)")
+			break
+		}
+		body = doc.Body
+	}
+	if body == nil {
+		d.add(1, 1, "", "no sites: the file is empty")
+		return nil, d.err()
+	}
+	d.collectAnchors(body, 0)
+
+	cfg := &Config{Path: name}
+	entries, ok := d.mapping(body, "")
+	if !ok {
+		return nil, d.err()
+	}
+	var defaultsNode, sitesNode, sitesKey, maintNode ast.Node
+	for _, e := range entries {
+		switch e.key {
+		case "defaults":
+			defaultsNode = e.value
+		case "sites":
+			sitesNode, sitesKey = e.value, e.keyNode
+		case "maintenance":
+			maintNode = e.value
+		default:
+			if strings.HasPrefix(e.key, "x-") {
+				// Room for &anchors that sites merge with <<, as in
+				// Docker Compose.
+				continue
+			}
+			d.errorf(e.keyNode, "", "unknown key %q at the top level (expected defaults, sites, maintenance, or x-… for anchors)", e.key)
+		}
+	}
+
+	defaults := &spec{}
+	if defaultsNode != nil {
+		if sp, ok := d.spec(defaultsNode, "defaults", nil); ok {
+			defaults = sp
+			d.checkDefaults(defaults)
+		}
+	}
+
+	complete := false
+	if sitesNode == nil {
+		line, col := pos(body)
+		if len(entries) > 0 {
+			line, col = pos(entries[0].keyNode)
+		}
+		d.add(line, col, "", `no sites: add a "sites" list`)
+	} else if items, ok := d.list(sitesNode, "sites"); ok {
+		if len(items) == 0 {
+			d.errorf(sitesKey, "sites", "no sites: the list is empty")
+		}
+		cfg.Sites = d.sites(items, defaults, build)
+		complete = len(cfg.Sites) == len(items)
+	}
+
+	if maintNode != nil {
+		// A slug is only "unknown" if every site could be read.
+		cfg.Maintenance = d.maintenance(maintNode, cfg.Sites, complete)
+	}
+
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// parseYAML parses data, turning a panic in the parser into an error: a bad
+// config must be reported, never crash the program.
+func parseYAML(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("cannot parse YAML: %v", r)
+		}
+	}()
+	return parser.ParseBytes(data, 0)
+}
+
+func (d *decoder) syntaxError(err error) {
+	var yerr yaml.Error
+	if errors.As(err, &yerr) {
+		line, col := 0, 0
+		if tk := yerr.GetToken(); tk != nil && tk.Position != nil {
+			line, col = tk.Position.Line, tk.Position.Column
+		}
+		d.add(line, col, "", "%s", yerr.GetMessage())
+		return
+	}
+	d.add(0, 0, "", "%s", err.Error())
+}
+
+// sites reads the site entries, applies defaults, checks slugs are unique
+// and builds recipes.
+func (d *decoder) sites(items []ast.Node, defaults *spec, build RecipeBuilder) []Site {
+	type firstUse struct{ line int }
+	slugs := map[string]firstUse{}
+	defaultRecipeReported := false
+	var out []Site
+	for i, item := range items {
+		p := fmt.Sprintf("sites[%d]", i)
+		s, sp, ok := d.site(p, item, defaults)
+		if !ok {
+			continue
+		}
+		slugNode, slugPath := sp.name.node, p+".name"
+		if sp.slug != nil {
+			slugNode, slugPath = sp.slug.node, p+".slug"
+		}
+		if s.Slug != "" {
+			if first, dup := slugs[s.Slug]; dup {
+				d.errorf(slugNode, slugPath, "duplicate slug %q (first used at line %d)", s.Slug, first.line)
+			} else {
+				line, _ := pos(slugNode)
+				slugs[s.Slug] = firstUse{line}
+			}
+		}
+		if build != nil && s.RecipeName != "" {
+			r := sp.recipe
+			fromDefaults := false
+			if r == nil {
+				r, fromDefaults = defaults.recipe, defaults.recipe != nil
+			}
+			rec, err := build(s.RecipeName, deepCopy(s.RecipeOptions))
+			switch {
+			case err == nil:
+				s.Recipe = rec
+			case r == nil:
+				line, col := pos(sp.start)
+				d.recipeError(line, col, p+".recipe", err, s.Secrets)
+			case fromDefaults:
+				// Every site using the default recipe would fail the same way.
+				if !defaultRecipeReported {
+					defaultRecipeReported = true
+					line, col := pos(r.node)
+					d.recipeError(line, col, "defaults.recipe", err, s.Secrets)
+				}
+			default:
+				line, col := pos(r.node)
+				d.recipeError(line, col, p+".recipe", err, s.Secrets)
+			}
+		}
+		out = append(out, *s)
+	}
+	return out
+}
+
+// recipeError records a RecipeBuilder's error. The builder may quote an
+// option that came from the environment, so its message is scrubbed.
+func (d *decoder) recipeError(line, col int, path string, err error, secrets []string) {
+	msg := scrub(err.Error(), secrets)
+	e := d.add(line, col, path, "%s", msg)
+	if msg == err.Error() {
+		e.err = err
+	}
+}
+
+// Matches reports whether the window applies to the site with the given
+// slug.
+func (m Maintenance) Matches(slug string) bool {
+	return slices.ContainsFunc(m.Sites, func(pattern string) bool {
+		ok, _ := path.Match(pattern, slug)
+		return ok
+	})
+}

@@ -1,0 +1,70 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fuzzSecret is the value of every variable whose name starts with S; the
+// others are not set.
+const fuzzSecret = "fuzz-s3cret-value"
+
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"sites:\n  - name: API\n    url: https://api.example.com/?t=${STOKEN}\n",
+		"defaults:\n  interval: 10s\n  headers: {Authorization: \"Bearer ${SKEY}\"}\nsites:\n  - name: A\n    url: https://a.example.com\n    recipe: {name: status, expect: [200]}\n",
+		"sites:\n  - name: A\n    url: ftp://x\n    interval: 5\n    confirm: two\n",
+		"x-a: &a {group: G}\nsites:\n  - {name: A, url: \"http://a\", <<: *a}\nmaintenance:\n  - sites: [a]\n    weekly: {days: [mon], start: \"1:00\", end: \"2:00\", timezone: UTC}\n",
+		"sites:\n  - name: A\n    url: ${NOPE}\n    body: $${x} ${S1-}\n",
+		"a: &x [*x]\nsites: *x\n",
+		"sites: [\n",
+		"",
+	} {
+		f.Add([]byte(seed))
+	}
+	env := func(name string) (string, bool) {
+		if strings.HasPrefix(name, "S") {
+			return fuzzSecret, true
+		}
+		return "", false
+	}
+	build := func(name string, opts map[string]any) (any, error) { return name, nil }
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("walnut.yaml", data, env, build)
+		if err != nil {
+			if cfg != nil {
+				t.Errorf("config returned with an error")
+			}
+			for _, line := range errLines(err) {
+				if !strings.HasPrefix(line, "walnut.yaml") {
+					t.Errorf("error without the file name: %q", line)
+				}
+			}
+			// A secret may only show if the file itself holds its text.
+			if !strings.Contains(string(data), fuzzSecret[:8]) && strings.Contains(err.Error(), fuzzSecret) {
+				t.Errorf("error shows a secret: %s", err)
+			}
+			return
+		}
+		if cfg == nil || len(cfg.Sites) == 0 {
+			t.Fatalf("no error and no sites")
+		}
+		for _, s := range cfg.Sites {
+			if !slugRE.MatchString(s.Slug) {
+				t.Errorf("bad slug %q", s.Slug)
+			}
+			if s.Interval < time.Second || s.Timeout <= 0 || s.Timeout > s.Interval || s.Confirm < 1 {
+				t.Errorf("site %q: interval %s, timeout %s, confirm %d", s.Slug, s.Interval, s.Timeout, s.Confirm)
+			}
+			if s.Recipe == nil {
+				t.Errorf("site %q: no recipe built", s.Slug)
+			}
+			if u, err := url.Parse(s.RedactedURL); err != nil || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+				t.Errorf("site %q: RedactedURL %q keeps a query, fragment or user info (%v)", s.Slug, s.RedactedURL, err)
+			}
+		}
+	})
+}

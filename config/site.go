@@ -1,0 +1,684 @@
+package config
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"net/textproto"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// Built-in defaults and limits.
+const (
+	DefaultInterval = 30 * time.Second
+	DefaultTimeout  = 10 * time.Second
+	MinInterval     = time.Second
+	DefaultRecipe   = "status"
+	DefaultSeverity = "critical"
+)
+
+var (
+	methods    = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+	severities = []string{"critical", "error", "warning", "info"}
+	notifiers  = []string{"pagerduty", "slack", "webhook"}
+	slugRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+)
+
+// siteOnlyKeys may not be given in defaults: they make one site what it is.
+var siteOnlyKeys = []string{"name", "slug", "url", "body"}
+
+// Slugify makes a slug from a site's name: lower case, each run of
+// characters other than a-z and 0-9 turned into one "-", with no "-" at
+// either end. "GitHub API (v3)" becomes "github-api-v3".
+func Slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
+// redact returns scheme://host/path of u: what may be shown of a URL.
+func redact(u *url.URL) string {
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
+// scrub replaces each secret in s, longest first.
+func scrub(s string, secrets []string) string {
+	for _, v := range secrets {
+		if v != "" {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	return s
+}
+
+// spec is what one map in the file says about a site: a site entry, or the
+// defaults. A nil field was not given, or was wrong (see bad).
+type spec struct {
+	start ast.Node // the first key, where the entry begins
+
+	name, slug, group, url, method, body, severity *scalar
+
+	headers     []header
+	headersNode ast.Node
+
+	interval, timeout, maxPending *duration
+	confirm                       *integer
+	recipe                        *recipeSpec
+	notify                        *notifyList
+
+	bad map[string]bool // keys whose value was reported as wrong
+}
+
+type header struct {
+	name  string // canonical
+	key   ast.Node
+	value scalar
+}
+
+type duration struct {
+	d     time.Duration
+	node  ast.Node
+	shown string // as the user wrote it, for messages
+}
+
+type integer struct {
+	v    int
+	node ast.Node
+}
+
+type recipeSpec struct {
+	name    string
+	opts    map[string]any
+	node    ast.Node
+	secrets []string
+}
+
+type notifyList struct {
+	v    []string
+	node ast.Node
+}
+
+// spec reads a site entry, or the defaults when label is nil. label names
+// the site in "unknown key" messages.
+func (d *decoder) spec(n ast.Node, path string, label *string) (*spec, bool) {
+	isDefaults := label == nil
+	entries, ok := d.mapping(n, path)
+	if !ok {
+		return nil, false
+	}
+	sp := &spec{start: d.resolve(n, path), bad: map[string]bool{}}
+	if len(entries) > 0 {
+		sp.start = entries[0].keyNode
+	}
+	where := "in defaults"
+	if !isDefaults {
+		// The name is needed to label problems with the keys before it.
+		*label = path
+		for _, e := range entries {
+			if e.key == "name" {
+				if r, isStr := d.resolve(e.value, path).(*ast.StringNode); isStr && r.Value != "" {
+					*label = "site " + strconv.Quote(r.Value)
+				}
+			}
+		}
+		where = "in " + *label
+	}
+	for _, e := range entries {
+		p := path + "." + e.key
+		if isDefaults && slices.Contains(siteOnlyKeys, e.key) {
+			d.errorf(e.keyNode, path, "%q cannot have a default: set it on each site", e.key)
+			continue
+		}
+		set := func(ok bool) {
+			if !ok {
+				sp.bad[e.key] = true
+			}
+		}
+		switch e.key {
+		case "name":
+			sp.name, ok = d.nonEmpty(e.value, p)
+			set(ok)
+		case "slug":
+			sp.slug, ok = d.nonEmpty(e.value, p)
+			if ok && !slugRE.MatchString(sp.slug.value) {
+				d.errorf(e.value, p, "%s must be lower-case letters, digits and dashes, starting with a letter or digit", sp.slug.shown())
+				sp.slug, ok = nil, false
+			}
+			set(ok)
+		case "group":
+			sp.group, ok = d.optStr(e.value, p)
+			set(ok)
+		case "url":
+			sp.url, ok = d.nonEmpty(e.value, p)
+			set(ok)
+		case "method":
+			sp.method, ok = d.nonEmpty(e.value, p)
+			if ok {
+				sp.method.value = strings.ToUpper(strings.TrimSpace(sp.method.value))
+				if !slices.Contains(methods, sp.method.value) {
+					d.errorf(e.value, p, "%s is not an HTTP method (use one of %s)", sp.method.shown(), strings.Join(methods, ", "))
+					sp.method, ok = nil, false
+				}
+			}
+			set(ok)
+		case "headers":
+			sp.headersNode = e.value
+			sp.headers, ok = d.headers(e.value, p)
+			set(ok)
+		case "body":
+			sp.body, ok = d.optStr(e.value, p)
+			set(ok)
+		case "interval":
+			sp.interval, ok = d.duration(e.value, p)
+			if ok && sp.interval.d < MinInterval {
+				d.errorf(e.value, p, "%s is under the minimum of %s", sp.interval.shown, MinInterval)
+				sp.interval, ok = nil, false
+			}
+			set(ok)
+		case "timeout":
+			sp.timeout, ok = d.duration(e.value, p)
+			if ok && sp.timeout.d <= 0 {
+				d.errorf(e.value, p, "%s must be more than zero", sp.timeout.shown)
+				sp.timeout, ok = nil, false
+			}
+			set(ok)
+		case "max_pending":
+			sp.maxPending, ok = d.duration(e.value, p)
+			if ok && sp.maxPending.d < 0 {
+				d.errorf(e.value, p, "%s must not be negative (0 means no limit)", sp.maxPending.shown)
+				sp.maxPending, ok = nil, false
+			}
+			set(ok)
+		case "confirm":
+			sp.confirm, ok = d.integer(e.value, p)
+			if ok && sp.confirm.v < 1 {
+				d.errorf(e.value, p, "%d must be at least 1", sp.confirm.v)
+				sp.confirm, ok = nil, false
+			}
+			set(ok)
+		case "recipe":
+			sp.recipe, ok = d.recipe(e.value, p)
+			set(ok)
+		case "notify":
+			sp.notify, ok = d.notify(e.value, p)
+			set(ok)
+		case "severity":
+			sp.severity, ok = d.nonEmpty(e.value, p)
+			if ok && !slices.Contains(severities, sp.severity.value) {
+				d.errorf(e.value, p, "%s is not one of %s", sp.severity.shown(), strings.Join(severities, ", "))
+				sp.severity, ok = nil, false
+			}
+			set(ok)
+		default:
+			d.errorf(e.keyNode, "", "unknown key %q %s", e.key, where)
+		}
+	}
+	return sp, true
+}
+
+// checkDefaults reports a default timeout longer than the default interval
+// once, rather than once for every site.
+func (d *decoder) checkDefaults(def *spec) {
+	if def.timeout == nil || def.bad["interval"] {
+		return
+	}
+	interval, shown := DefaultInterval, DefaultInterval.String()
+	if def.interval != nil {
+		interval, shown = def.interval.d, def.interval.shown
+	}
+	if def.timeout.d > interval {
+		d.errorf(def.timeout.node, "defaults.timeout", "%s is longer than the interval (%s)", def.timeout.shown, shown)
+		def.timeout = nil
+		def.bad["timeout"] = true
+	}
+}
+
+// site reads one site entry and applies the defaults. It returns the spec
+// too, for the positions of its values.
+func (d *decoder) site(path string, n ast.Node, def *spec) (*Site, *spec, bool) {
+	var label string
+	sp, ok := d.spec(n, path, &label)
+	if !ok {
+		return nil, nil, false
+	}
+	ok = true
+	if sp.name == nil {
+		if !sp.bad["name"] {
+			d.errorf(sp.start, path, `missing "name"`)
+		}
+		ok = false
+	}
+	if sp.url == nil && !sp.bad["url"] {
+		if label == path {
+			d.errorf(sp.start, path, `missing "url"`)
+		} else {
+			d.errorf(sp.start, path, `missing "url" in %s`, label)
+		}
+	}
+	s := &Site{
+		Method:     "GET",
+		Interval:   DefaultInterval,
+		Confirm:    1,
+		RecipeName: DefaultRecipe,
+		Severity:   DefaultSeverity,
+	}
+	s.Line, _ = pos(sp.start)
+	var secrets []string
+	if sp.name != nil {
+		s.Name = sp.name.value
+		s.Slug = Slugify(s.Name)
+	}
+	if sp.slug != nil {
+		s.Slug = sp.slug.value
+	} else if sp.name != nil && s.Slug == "" && !sp.bad["slug"] {
+		d.errorf(sp.name.node, path+".name", "cannot make a slug from %s: set slug", sp.name.shown())
+		ok = false
+	}
+	if sp.url != nil {
+		u, uok := d.checkURL(*sp.url, path+".url")
+		if uok {
+			s.URL, s.RedactedURL = strings.TrimSpace(sp.url.value), redact(u)
+			secrets = append(secrets, sp.url.secrets...)
+		}
+		ok = ok && uok
+	} else {
+		ok = false
+	}
+	if v := cmp.Or(sp.group, def.group); v != nil {
+		s.Group = v.value
+	}
+	if v := cmp.Or(sp.method, def.method); v != nil {
+		s.Method = v.value
+	}
+	if sp.body != nil {
+		s.Body = sp.body.value
+		secrets = append(secrets, sp.body.secrets...)
+	}
+	// Headers merge: the site's win over the defaults', by canonical name.
+	merged := map[string]header{}
+	for _, hs := range [][]header{def.headers, sp.headers} {
+		for _, h := range hs {
+			merged[h.name] = h
+		}
+	}
+	for name, h := range merged {
+		if s.Headers == nil {
+			s.Headers = make(map[string]string, len(merged))
+		}
+		s.Headers[name] = h.value.value
+		secrets = append(secrets, h.value.secrets...)
+	}
+	interval := cmp.Or(sp.interval, def.interval)
+	if interval != nil {
+		s.Interval = interval.d
+	}
+	timeout := cmp.Or(sp.timeout, def.timeout)
+	switch {
+	case timeout != nil:
+		s.Timeout = timeout.d
+	default:
+		s.Timeout = min(DefaultTimeout, s.Interval)
+	}
+	d.checkTimeout(path, sp, def, interval, timeout)
+	if v := cmp.Or(sp.confirm, def.confirm); v != nil {
+		s.Confirm = v.v
+	}
+	if v := cmp.Or(sp.maxPending, def.maxPending); v != nil {
+		s.MaxPending = v.d
+	}
+	if v := cmp.Or(sp.notify, def.notify); v != nil {
+		s.Notify = slices.Clone(v.v)
+	}
+	if v := cmp.Or(sp.severity, def.severity); v != nil {
+		s.Severity = v.value
+	}
+	if r := cmp.Or(sp.recipe, def.recipe); r != nil {
+		s.RecipeName = r.name
+		s.RecipeOptions = deepCopy(r.opts)
+		secrets = append(secrets, r.secrets...)
+	} else if sp.bad["recipe"] || def.bad["recipe"] {
+		s.RecipeName = ""
+	}
+	s.Secrets = sortSecrets(secrets)
+	return s, sp, ok
+}
+
+// checkTimeout reports a timeout longer than the interval when the site
+// sets either; the defaults alone were checked by checkDefaults.
+func (d *decoder) checkTimeout(path string, sp, def *spec, interval, timeout *duration) {
+	if timeout == nil || (sp.timeout == nil && sp.interval == nil) {
+		return
+	}
+	for _, k := range []string{"interval", "timeout"} {
+		if sp.bad[k] || def.bad[k] {
+			return
+		}
+	}
+	iv, ishown := DefaultInterval, DefaultInterval.String()
+	if interval != nil {
+		iv, ishown = interval.d, interval.shown
+	}
+	if timeout.d <= iv {
+		return
+	}
+	if sp.timeout != nil {
+		d.errorf(timeout.node, path+".timeout", "%s is longer than the interval (%s)", timeout.shown, ishown)
+		return
+	}
+	d.errorf(interval.node, path+".interval", "%s is shorter than the timeout (%s, from defaults)", ishown, timeout.shown)
+}
+
+func (d *decoder) checkURL(s scalar, path string) (*url.URL, bool) {
+	u, err := url.Parse(strings.TrimSpace(s.value))
+	if err != nil {
+		// url.Error quotes the URL, which may hold a secret: give the
+		// cause only when nothing came from the environment.
+		var detail string
+		if ue, isURLErr := err.(*url.Error); isURLErr && !s.env {
+			detail = ": " + ue.Err.Error()
+		}
+		d.errorf(s.node, path, "%s does not parse as a URL%s", quote(s.raw), detail)
+		return nil, false
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		d.errorf(s.node, path, "%s must be http or https", quote(s.raw))
+		return nil, false
+	}
+	if u.Host == "" {
+		d.errorf(s.node, path, "%s has no host", quote(s.raw))
+		return nil, false
+	}
+	return u, true
+}
+
+// nonEmpty reads a string that must not be empty.
+func (d *decoder) nonEmpty(n ast.Node, path string) (*scalar, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return nil, false
+	}
+	if strings.TrimSpace(s.value) == "" {
+		if s.env {
+			d.errorf(s.node, path, "%s is empty", quote(s.raw))
+		} else {
+			d.errorf(s.node, path, "must not be empty")
+		}
+		return nil, false
+	}
+	return &s, true
+}
+
+// optStr reads a string that may be empty.
+func (d *decoder) optStr(n ast.Node, path string) (*scalar, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return nil, false
+	}
+	return &s, true
+}
+
+// duration reads a Go duration such as "30s" or "1m30s". A bare number is
+// refused: "5" could mean seconds or milliseconds.
+func (d *decoder) duration(n ast.Node, path string) (*duration, bool) {
+	r := d.resolve(n, path)
+	switch r.(type) {
+	case nil:
+		return nil, false
+	case *ast.NullNode, *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
+		d.errorf(r, path, `expected a duration such as "30s", got %s`, describe(r))
+		return nil, false
+	}
+	s, ok := d.str(r, path)
+	if !ok {
+		return nil, false
+	}
+	text := strings.TrimSpace(s.value)
+	v, err := time.ParseDuration(text)
+	if err != nil {
+		_, nerr := strconv.ParseFloat(text, 64)
+		switch {
+		case nerr == nil && s.env:
+			d.errorf(r, path, `%s is not a duration (use a unit, e.g. "30s")`, s.shown())
+		case nerr == nil:
+			d.errorf(r, path, `%s is not a duration (use a unit, e.g. "%ss")`, s.shown(), text)
+		default:
+			d.errorf(r, path, `%s is not a duration (e.g. "30s" or "1m")`, s.shown())
+		}
+		return nil, false
+	}
+	shown := text
+	if s.env {
+		shown = quote(s.raw)
+	}
+	return &duration{d: v, node: r, shown: shown}, true
+}
+
+// integer reads a whole number. A string is taken if it holds one, so that
+// "confirm: ${CONFIRM}" works.
+func (d *decoder) integer(n ast.Node, path string) (*integer, bool) {
+	r := d.resolve(n, path)
+	switch v := r.(type) {
+	case nil:
+		return nil, false
+	case *ast.IntegerNode:
+		switch i := v.Value.(type) {
+		case int64:
+			if i >= math.MinInt && i <= math.MaxInt {
+				return &integer{v: int(i), node: r}, true
+			}
+		case uint64:
+			if i <= math.MaxInt {
+				return &integer{v: int(i), node: r}, true
+			}
+		}
+		d.errorf(r, path, "%s is out of range", v.GetToken().Value)
+		return nil, false
+	case *ast.StringNode, *ast.LiteralNode:
+		s, ok := d.str(r, path)
+		if !ok {
+			return nil, false
+		}
+		if i, err := strconv.Atoi(strings.TrimSpace(s.value)); err == nil {
+			return &integer{v: i, node: r}, true
+		}
+	}
+	d.errorf(r, path, "expected an integer, got %s", describe(r))
+	return nil, false
+}
+
+// headers reads a map of header names to values.
+func (d *decoder) headers(n ast.Node, path string) ([]header, bool) {
+	entries, ok := d.mapping(n, path)
+	if !ok {
+		return nil, false
+	}
+	var out []header
+	first := map[string]ast.Node{}
+	for _, e := range entries {
+		p := path + "." + e.key
+		if !validHeaderName(e.key) {
+			d.errorf(e.keyNode, p, "%s is not a valid header name", quote(e.key))
+			ok = false
+			continue
+		}
+		name := textproto.CanonicalMIMEHeaderKey(e.key)
+		if prev, dup := first[name]; dup {
+			line, _ := pos(prev)
+			d.errorf(e.keyNode, p, "header %s is also set at line %d (names ignore case)", name, line)
+			ok = false
+			continue
+		}
+		first[name] = e.keyNode
+		v, vok := d.str(e.value, p)
+		if !vok {
+			ok = false
+			continue
+		}
+		if strings.ContainsAny(v.value, "\r\n\x00") {
+			if v.env {
+				d.errorf(v.node, p, "%s holds a line break or NUL from the environment", quote(v.raw))
+			} else {
+				d.errorf(v.node, p, "a header value cannot hold a line break")
+			}
+			ok = false
+			continue
+		}
+		out = append(out, header{name: name, key: e.keyNode, value: v})
+	}
+	return out, ok
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			continue
+		}
+		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// recipe reads a recipe: a name, or a map with name: and its options.
+func (d *decoder) recipe(n ast.Node, path string) (*recipeSpec, bool) {
+	r := d.resolve(n, path)
+	switch r.(type) {
+	case nil:
+		return nil, false
+	case *ast.MappingNode, *ast.MappingValueNode:
+	case *ast.StringNode, *ast.LiteralNode:
+		s, ok := d.nonEmpty(r, path)
+		if !ok {
+			return nil, false
+		}
+		return &recipeSpec{name: strings.TrimSpace(s.value), node: r}, true
+	default:
+		d.errorf(r, path, "expected a recipe name, or a map with name: and options, got %s", describe(r))
+		return nil, false
+	}
+	entries, ok := d.mapping(r, path)
+	if !ok {
+		return nil, false
+	}
+	rs := &recipeSpec{node: r}
+	named := false
+	for _, e := range entries {
+		p := path + "." + e.key
+		if e.key == "name" {
+			named = true
+			s, sok := d.nonEmpty(e.value, p)
+			if !sok {
+				ok = false
+				continue
+			}
+			rs.name = strings.TrimSpace(s.value)
+			continue
+		}
+		v, vok := d.value(e.value, p, 0, &rs.secrets)
+		ok = ok && vok
+		if rs.opts == nil {
+			rs.opts = map[string]any{}
+		}
+		rs.opts[e.key] = v
+	}
+	if !named {
+		d.errorf(r, path, `missing "name" (the recipe to use, e.g. status)`)
+		return nil, false
+	}
+	if !ok {
+		return nil, false
+	}
+	return rs, true
+}
+
+// notify reads the list of notification channels.
+func (d *decoder) notify(n ast.Node, path string) (*notifyList, bool) {
+	items, ok := d.list(n, path)
+	if !ok {
+		return nil, false
+	}
+	nl := &notifyList{v: []string{}, node: n}
+	for i, item := range items {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		s, sok := d.nonEmpty(item, p)
+		if !sok {
+			ok = false
+			continue
+		}
+		if !slices.Contains(notifiers, s.value) {
+			d.errorf(s.node, p, "%s is not one of %s", s.shown(), strings.Join(notifiers, ", "))
+			ok = false
+			continue
+		}
+		if !slices.Contains(nl.v, s.value) {
+			nl.v = append(nl.v, s.value)
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	return nl, true
+}
+
+func sortSecrets(secrets []string) []string {
+	var out []string
+	for _, s := range secrets {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b string) int {
+		return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b))
+	})
+	return out
+}
+
+// deepCopy copies recipe options, so that no two sites share a map a
+// recipe might change.
+func deepCopy(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = deepCopyValue(v)
+	}
+	return out
+}
+
+func deepCopyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return deepCopy(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopyValue(e)
+		}
+		return out
+	}
+	return v
+}
