@@ -51,7 +51,7 @@ func TestRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v := rec.Check(context.Background(), &Response{}, nil); v.State != OK {
+		if v := rec.Check(t.Context(), &Response{}, nil); v.State != OK {
 			t.Errorf("Check = %+v", v)
 		}
 		if got := r.Names(); !slices.Equal(got, []string{"const"}) {

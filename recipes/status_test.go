@@ -1,7 +1,6 @@
 package recipes
 
 import (
-	"context"
 	"strings"
 	"testing"
 )
@@ -46,7 +45,7 @@ func TestStatusVerdicts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Build: %v", err)
 			}
-			got := r.Check(context.Background(), &Response{StatusCode: tt.code}, nil)
+			got := r.Check(t.Context(), &Response{StatusCode: tt.code}, nil)
 			if got.State != tt.want || got.Reason != tt.reason {
 				t.Errorf("Check(%d) = %+v, want {State:%s Reason:%s}", tt.code, got, tt.want, tt.reason)
 			}
@@ -60,7 +59,7 @@ func TestStatusNilResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := r.Check(context.Background(), nil, nil); got.State != NotOK {
+	if got := r.Check(t.Context(), nil, nil); got.State != NotOK {
 		t.Errorf("Check(nil) = %+v, want notok", got)
 	}
 }

@@ -1,0 +1,185 @@
+package checker
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/walnut-board/walnut/store"
+)
+
+// Options tune a Checker or a Runner; zero values take the defaults.
+type Options struct {
+	// Client makes the probes; nil means NewClient().
+	Client *http.Client
+	// Now stamps probes; nil means time.Now.
+	Now func() time.Time
+	// StaggerDisabled makes a runner probe at once instead of after a delay
+	// spread over its interval. For tests.
+	StaggerDisabled bool
+	// Backoff is the delay before a crashed runner restarts, attempt counting
+	// from 1; nil means 1s doubling up to 1 min.
+	Backoff func(attempt int) time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Client == nil {
+		o.Client = NewClient()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Backoff == nil {
+		o.Backoff = defaultBackoff
+	}
+	return o
+}
+
+// defaultBackoff is 1s, 2s, 4s, … up to a minute.
+func defaultBackoff(attempt int) time.Duration {
+	const first, max = time.Second, time.Minute
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt > 7 { // 1s<<6 is past the cap already
+		return max
+	}
+	return min(first<<(attempt-1), max)
+}
+
+// Runner probes one site on its own goroutine and ticker, so a slow site never
+// delays another, and sends every probe to the sink. It survives panics: a
+// crash is recorded as a notok probe ("checker crashed: …") and the loop
+// restarts after a backoff.
+type Runner struct {
+	site   Site
+	sink   Sink
+	logger *slog.Logger
+	opts   Options
+}
+
+// NewRunner returns a runner for site; call Run to start it. The logger gets
+// the site's slug as the "site" attribute.
+func NewRunner(site Site, sink Sink, logger *slog.Logger, opts Options) *Runner {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{
+		site:   site,
+		sink:   sink,
+		logger: logger.With("site", site.Slug),
+		opts:   opts.withDefaults(),
+	}
+}
+
+// Run probes until ctx is done: first after the stagger delay, then every
+// interval. A probe cut short by ctx's end is dropped, not recorded: it says
+// nothing about the site.
+func (r *Runner) Run(ctx context.Context) {
+	r.logger.Debug("site runner started", "url", r.site.RedactedURL, "interval", r.site.interval())
+	defer r.logger.Debug("site runner stopped")
+
+	delay := r.stagger()
+	for attempt := 0; ; {
+		healthy, crashed := r.loop(ctx, delay)
+		if !crashed || ctx.Err() != nil {
+			return
+		}
+		if healthy {
+			attempt = 0
+		}
+		attempt++
+		delay = r.opts.Backoff(attempt)
+		r.logger.Info("site runner restarting", "attempt", attempt, "backoff", delay)
+	}
+}
+
+// stagger spreads first probes over the interval, so a thousand sites do not
+// fire in the same millisecond. It is derived from the slug, so a site keeps
+// its phase across restarts of the process.
+func (r *Runner) stagger() time.Duration {
+	if r.opts.StaggerDisabled {
+		return 0
+	}
+	return staggerDelay(r.site.Slug, r.site.interval())
+}
+
+func staggerDelay(slug string, interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(slug))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// loop waits delay, then probes every interval until ctx is done. It returns
+// crashed after recovering a panic, and healthy when at least one probe went
+// all the way to the sink since it started.
+func (r *Runner) loop(ctx context.Context, delay time.Duration) (healthy, crashed bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			crashed = true
+			r.recordCrash(v, debug.Stack())
+		}
+	}()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return healthy, false
+		case <-t.C:
+		}
+	}
+	ticker := time.NewTicker(r.site.interval())
+	defer ticker.Stop()
+	for {
+		if r.probeOnce(ctx) {
+			healthy = true
+		}
+		select {
+		case <-ctx.Done():
+			return healthy, false
+		case <-ticker.C:
+		}
+	}
+}
+
+// probeOnce probes and hands the result to the sink; it reports whether it did.
+func (r *Runner) probeOnce(ctx context.Context) bool {
+	out := probe(ctx, r.opts.Client, r.site, r.opts.Now)
+	if ctx.Err() != nil {
+		return false // shutdown or restart: context.Canceled is not the site's fault
+	}
+	p := out.probe
+	if out.crash != nil {
+		r.logger.Error("recipe panicked", "reason", p.Reason, "stack", string(out.crash.stack))
+	}
+	r.logger.Debug("probe", "state", p.State, "http_status", p.HTTPStatus, "reason", p.Reason,
+		"latency_ms", p.Latency.Milliseconds(), "ttfb_ms", p.TTFB.Milliseconds())
+	r.sink.Add(p)
+	return true
+}
+
+// recordCrash logs a panic of the loop and records it as a notok probe. The
+// sink may be what panicked, so a second panic here is swallowed.
+func (r *Runner) recordCrash(v any, stack []byte) {
+	reason := newScrubber(r.site).clean(fmt.Sprintf("checker crashed: %v", v))
+	r.logger.Error("site runner crashed", "reason", reason, "stack", string(stack))
+	defer func() {
+		if v := recover(); v != nil {
+			r.logger.Error("recording a crash failed", "panic", newScrubber(r.site).clean(fmt.Sprint(v)))
+		}
+	}()
+	r.sink.Add(store.Probe{
+		SiteID: r.site.ID,
+		At:     r.opts.Now(),
+		State:  store.StateNotOK,
+		Reason: reason,
+	})
+}
