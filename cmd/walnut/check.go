@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/walnut-board/walnut/checker"
+	"github.com/walnut-board/walnut/recipes"
+	"github.com/walnut-board/walnut/store"
+)
+
+// cmdCheck probes one site once, without a database, and exits 0 for ok, 1
+// for notok, 2 for pending and 3 for an error.
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) int {
+	fs := flag.NewFlagSet("walnut check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := configFlag(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: walnut check [--config F] SLUG\n\nProbes one site once and prints its verdict, reason and timings.\nNo database is needed. Exit status: 0 ok, 1 notok, 2 pending, 3 error.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError
+	}
+	slug := fs.Arg(0)
+	cfg, err := loadConfig(*path, lookup, recipes.Builtin())
+	if err != nil {
+		printConfigError(stderr, err)
+		return exitError
+	}
+	var known []string
+	for _, s := range cfg.Sites {
+		if s.Slug != slug {
+			known = append(known, s.Slug)
+			continue
+		}
+		p := checker.Probe(ctx, checker.NewClient(), checkerSite(s, 0), time.Now)
+		printProbe(stdout, s.Name, s.RedactedURL, p)
+		switch p.State {
+		case store.StateOK:
+			return 0
+		case store.StateNotOK:
+			return 1
+		case store.StatePending:
+			return 2
+		}
+		return exitError
+	}
+	fmt.Fprintf(stderr, "walnut check: no site with slug %q in the config; the slugs are: %v\n", slug, known)
+	return exitError
+}
+
+func printProbe(w io.Writer, name, url string, p store.Probe) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "site\t%s (%s)\n", name, url)
+	fmt.Fprintf(tw, "state\t%s\n", p.State)
+	if p.Reason != "" {
+		fmt.Fprintf(tw, "reason\t%s\n", p.Reason)
+	}
+	if p.HTTPStatus != 0 {
+		fmt.Fprintf(tw, "http status\t%d\n", p.HTTPStatus)
+	}
+	for _, ph := range []struct {
+		name string
+		d    time.Duration
+	}{{"dns", p.DNS}, {"connect", p.Connect}, {"tls", p.TLS}, {"ttfb", p.TTFB}, {"latency", p.Latency}} {
+		fmt.Fprintf(tw, "%s\t%.1f ms\n", ph.name, float64(ph.d)/float64(time.Millisecond))
+	}
+	tw.Flush()
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/walnut-board/walnut/checker"
+	"github.com/walnut-board/walnut/config"
+	"github.com/walnut-board/walnut/recipes"
+	"github.com/walnut-board/walnut/store"
+)
+
+// configFlag adds --config to a command's flags.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", "", "the config file (default $WALNUT_CONFIG, else $WALNUT_CONFIG_YAML's text, else walnut.yaml)")
+}
+
+// loadConfig reads the config from --config, WALNUT_CONFIG, the YAML in
+// WALNUT_CONFIG_YAML (for Heroku apps without a repository of their own), or
+// walnut.yaml, in that order, and builds each site's recipe.
+func loadConfig(path string, lookup env, reg *recipes.Registry) (*config.Config, error) {
+	build := func(name string, opts map[string]any) (any, error) {
+		return reg.Build(name, recipes.Options(opts))
+	}
+	switch {
+	case path != "":
+	case lookup.get("WALNUT_CONFIG") != "":
+		path = lookup.get("WALNUT_CONFIG")
+	case lookup.get("WALNUT_CONFIG_YAML") != "":
+		return config.Parse("WALNUT_CONFIG_YAML", []byte(lookup.get("WALNUT_CONFIG_YAML")), lookup, build)
+	default:
+		path = "walnut.yaml"
+	}
+	return config.Load(path, lookup, build)
+}
+
+// printConfigError writes each of the config's problems on its own line.
+func printConfigError(w io.Writer, err error) {
+	fmt.Fprintln(w, "walnut: the config has errors:")
+	for _, e := range unjoin(err) {
+		fmt.Fprintln(w, "  "+e.Error())
+	}
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// siteSpecs is what the database keeps of the config's sites.
+func siteSpecs(cfg *config.Config) []store.SiteSpec {
+	specs := make([]store.SiteSpec, len(cfg.Sites))
+	for i, s := range cfg.Sites {
+		specs[i] = store.SiteSpec{
+			Slug: s.Slug, Name: s.Name, Group: s.Group, URL: s.RedactedURL,
+			Interval: s.Interval, Confirm: s.Confirm,
+		}
+	}
+	return specs
+}
+
+// checkerSite is what the checker needs to probe a site.
+func checkerSite(s config.Site, id int32) checker.Site {
+	rec, _ := s.Recipe.(recipes.Recipe)
+	return checker.Site{
+		ID: id, Slug: s.Slug, URL: s.URL, RedactedURL: s.RedactedURL,
+		Method: s.Method, Headers: s.Headers, Body: s.Body,
+		Interval: s.Interval, Timeout: s.Timeout, Recipe: rec, Secrets: s.Secrets,
+	}
+}

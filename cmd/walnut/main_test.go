@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/walnut-board/walnut/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// fakeEnv is an environment made of the given variables only.
+func fakeEnv(vars map[string]string) env {
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "walnut.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// upstream answers each path with the status its switch holds.
+type upstream struct {
+	*httptest.Server
+	status atomic.Int32
+}
+
+func newUpstream(t *testing.T, status int) *upstream {
+	u := &upstream{}
+	u.status.Store(int32(status))
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(int(u.status.Load()))
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func TestCheckExitCodes(t *testing.T) {
+	t.Parallel()
+	ok, down, building := newUpstream(t, 200), newUpstream(t, 503), newUpstream(t, 202)
+	cfg := writeConfig(t, fmt.Sprintf(`
+sites:
+  - {name: Up, url: "%s/?token=${TOKEN}"}
+  - {name: Down, url: "%s/"}
+  - {name: Building, url: "%s/", recipe: {name: status, pending: [202]}}
+`, ok.URL, down.URL, building.URL))
+	environ := fakeEnv(map[string]string{"TOKEN": "s3cret-value"})
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"check", "--config", cfg, "up"}, 0, "state        ok"},
+		{[]string{"check", "--config", cfg, "down"}, 1, "HTTP 503"},
+		{[]string{"check", "--config", cfg, "building"}, 2, "pending"},
+		{[]string{"check", "--config", cfg, "nope"}, 3, `no site with slug "nope"`},
+		{[]string{"check", "--config", filepath.Join(t.TempDir(), "missing.yaml"), "up"}, 3, "missing.yaml"},
+		{[]string{"check", "--config", cfg}, 3, "Usage: walnut check"},
+		{[]string{"check", "--help"}, 0, "Usage: walnut check"},
+	} {
+		t.Run(strings.Join(tc.args[len(tc.args)-1:], ""), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, &stdout, &stderr, environ)
+			out := stdout.String() + stderr.String()
+			if code != tc.code || !strings.Contains(out, tc.out) {
+				t.Fatalf("walnut %v: exit %d, want %d with %q; output:\n%s", tc.args, code, tc.code, tc.out, out)
+			}
+			if strings.Contains(out, "s3cret-value") {
+				t.Fatalf("a secret reached the output:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestConfigErrorsStopBeforeTheDatabase(t *testing.T) {
+	t.Parallel()
+	cfg := writeConfig(t, "sites:\n  - name: API\n    url: https://example.com/\n    intervall: 5s\n")
+	var stdout, stderr bytes.Buffer
+	// A DATABASE_URL nothing listens on: reaching it would be a different
+	// error than the config's.
+	environ := fakeEnv(map[string]string{"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", "PORT": "0"})
+	code := run(context.Background(), []string{"serve", "--config", cfg}, &stdout, &stderr, environ)
+	if code != exitError {
+		t.Fatalf("exit %d, want %d", code, exitError)
+	}
+	if want := `walnut.yaml:4:5: unknown key "intervall"`; !strings.Contains(stderr.String(), want) {
+		t.Fatalf("stderr lacks %q:\n%s", want, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "database") {
+		t.Fatalf("serve touched the database before rejecting the config:\n%s", stderr.String())
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	t.Parallel()
+	cfg := writeConfig(t, "sites:\n  - {name: API, url: \"https://example.com/health?key=${KEY}\", interval: 1m}\n")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"config", "check", "--config", cfg}, &stdout, &stderr, fakeEnv(map[string]string{"KEY": "hunter2"}))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "https://example.com/health") || strings.Contains(out, "hunter2") || !strings.Contains(out, "1 sites, config OK") {
+		t.Fatalf("output:\n%s", out)
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &stdout, &stderr, fakeEnv(nil)); code != 0 || !strings.HasPrefix(stdout.String(), "walnut ") {
+		t.Fatalf("version: exit %d, %q", code, stdout.String())
+	}
+	if code := run(context.Background(), []string{"frobnicate"}, &stdout, &stderr, fakeEnv(nil)); code != exitError || !strings.Contains(stderr.String(), `unknown command "frobnicate"`) {
+		t.Fatalf("unknown command: exit %d, %q", code, stderr.String())
+	}
+}
+
+// TestServeEndToEnd runs walnut serve as a user would, against a real
+// database and an upstream the test flips, and follows the flip through the
+// API.
+func TestServeEndToEnd(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, 200)
+	cfg := writeConfig(t, fmt.Sprintf("sites:\n  - {name: App, url: \"%s/\", interval: 1s, timeout: 1s}\n", up.URL))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	environ := fakeEnv(map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "PORT": port})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncWriter
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve", "--config", cfg}, &stderr, &stderr, environ) }()
+
+	waitState := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var sites []struct{ Slug, State string }
+			resp, err := http.Get("http://127.0.0.1:" + port + "/api/v1/sites")
+			if err == nil {
+				json.NewDecoder(resp.Body).Decode(&sites) //nolint:errcheck // retried below
+				resp.Body.Close()
+			}
+			if len(sites) == 1 && sites[0].State == want {
+				return
+			}
+			select {
+			case code := <-done:
+				t.Fatalf("serve exited with %d:\n%s", code, stderr.String())
+			case <-time.After(100 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("site never became %s (sites %v); log:\n%s", want, sites, stderr.String())
+			}
+		}
+	}
+	waitState("ok")
+	up.status.Store(500)
+	waitState("notok")
+	up.status.Store(200)
+	waitState("ok")
+
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited with %d after shutdown:\n%s", code, stderr.String())
+	}
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/walnut-board/walnut/checker"
+	"github.com/walnut-board/walnut/recipes"
+	"github.com/walnut-board/walnut/store"
+	"github.com/walnut-board/walnut/web"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) int {
+	fs := flag.NewFlagSet("walnut serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := configFlag(fs)
+	demo := fs.Bool("demo", false, "also serve demo upstreams on 127.0.0.1 and set WALNUT_DEMO_URL, for walnut.example.yaml")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: walnut serve [--config F] [--demo]\n\nMigrates the database, probes every site in the config and serves the board\non $PORT (default 8080).\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	logger := newLogger(stderr, lookup)
+
+	if *demo {
+		url, stopDemo, err := startDemo(ctx, logger)
+		if err != nil {
+			fmt.Fprintln(stderr, "walnut serve:", err)
+			return exitError
+		}
+		defer stopDemo()
+		lookup = withEnv(lookup, "WALNUT_DEMO_URL", url)
+	}
+
+	// The config is checked before the database is touched: a typo must not
+	// retire half the sites.
+	cfg, err := loadConfig(*path, lookup, recipes.Builtin())
+	if err != nil {
+		printConfigError(stderr, err)
+		return exitError
+	}
+
+	port := lookup.get("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	// Listen before the slow start-up so that a busy port fails fast.
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		fmt.Fprintf(stderr, "walnut serve: listen on port %s: %v\n", port, err)
+		return exitError
+	}
+
+	pool, closeDB, err := openDatabase(ctx, lookup, logger)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintln(stderr, "walnut serve:", err)
+		return exitError
+	}
+	defer closeDB()
+	if err := migrateAll(ctx, pool, logger); err != nil {
+		ln.Close()
+		fmt.Fprintln(stderr, "walnut serve:", err)
+		return exitError
+	}
+	st := store.New(pool)
+	ids, err := st.SiteSync(ctx, siteSpecs(cfg))
+	if err != nil {
+		ln.Close()
+		fmt.Fprintln(stderr, "walnut serve:", err)
+		return exitError
+	}
+	sites := make([]checker.Site, len(cfg.Sites))
+	for i, s := range cfg.Sites {
+		sites[i] = checkerSite(s, ids[s.Slug])
+	}
+
+	writer := store.NewWriter(st, logger.With("component", "writer"), store.WriterOptions{})
+	// The writer outlives the checker: it stops only after the last probe
+	// is handed over, then flushes.
+	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	var writerDone, checkerDone sync.WaitGroup
+	writerDone.Go(func() { writer.Run(writerCtx) })
+
+	checkCtx, stopChecks := context.WithCancel(ctx)
+	chk := checker.New(writer, logger.With("component", "checker"), checker.Options{})
+	checkerDone.Go(func() { chk.Run(checkCtx, sites) })
+	checkerDone.Go(func() { maintainPartitions(checkCtx, st, logger) })
+
+	srv := &http.Server{
+		Handler:           web.New(web.Options{Store: st, Logger: logger.With("component", "web"), Version: buildVersion()}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("walnut is serving", "board", "http://localhost:"+port+"/", "sites", len(sites), "version", buildVersion())
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-serveErr:
+		logger.Error("http server stopped", "error", err)
+		code = exitError
+	}
+
+	// Stop taking requests, then stop probing, then write what was probed.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("http shutdown", "error", err)
+	}
+	stopChecks()
+	checkerDone.Wait()
+	stopWriter()
+	writerDone.Wait()
+	logger.Info("stopped", "probes_written", writer.Written(), "probes_dropped", writer.Dropped())
+	return code
+}
+
+// migrateAll brings the schema up to date and makes sure probe partitions
+// exist from yesterday to a week ahead.
+func migrateAll(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	if err := store.Migrate(ctx, pool, logger); err != nil {
+		return err
+	}
+	_, err := store.New(pool).ProbePartitionsEnsure(ctx, time.Now().Add(-24*time.Hour), 9)
+	return err
+}
+
+// maintainPartitions creates probe partitions ahead of time, twice a day, so
+// that probes never land in the default partition.
+func maintainPartitions(ctx context.Context, st *store.Store, logger *slog.Logger) {
+	t := time.NewTicker(12 * time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := st.ProbePartitionsEnsure(ctx, time.Now(), 8)
+			if err != nil && ctx.Err() == nil {
+				logger.Error("create probe partitions", "error", err)
+			} else if n > 0 {
+				logger.Info("created probe partitions", "count", n)
+			}
+		}
+	}
+}
+
+// withEnv overlays one variable on an environment.
+func withEnv(lookup env, name, value string) env {
+	return func(k string) (string, bool) {
+		if k == name {
+			return value, true
+		}
+		return lookup(k)
+	}
+}
