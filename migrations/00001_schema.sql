@@ -105,9 +105,12 @@ $$;
 -- probes already written to probes, in the same transaction. The arrays are
 -- parallel, one element per probe. It locks the sites' state rows in id order,
 -- so several writers serialise per site without deadlocking, and it ignores
--- probes older than the latest one applied, so a late batch cannot rewind a
--- site. Each transition is inserted once and announced with pg_notify on the
--- channel walnut_transition. It returns the number of transitions.
+-- probes not newer than the latest one applied, so a late batch cannot rewind
+-- a site. Each transition is inserted once and announced with pg_notify on
+-- the channel walnut_transition. It returns the number of transitions.
+--
+-- The loop only computes: state rows are read in one query and written back
+-- in one UPDATE, so the cost per probe is a few assignments.
 -- +goose StatementBegin
 CREATE FUNCTION walnut_apply_probes(
     p_site     integer[],
@@ -120,7 +123,6 @@ CREATE FUNCTION walnut_apply_probes(
 ) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    s          record;
     p          record;
     cur_site   integer := NULL;
     v_state    state;
@@ -135,7 +137,24 @@ DECLARE
     v_ttfb     integer;
     v_confirm  integer;
     v_slug     text;
-    n          integer := 0;
+    -- the new state rows, one element per site
+    o_site     integer[] := '{}';
+    o_state    state[] := '{}';
+    o_reason   text[] := '{}';
+    o_since    timestamptz[] := '{}';
+    o_checked  timestamptz[] := '{}';
+    o_last     state[] := '{}';
+    o_streak   integer[] := '{}';
+    o_start    timestamptz[] := '{}';
+    o_status   smallint[] := '{}';
+    o_latency  integer[] := '{}';
+    o_ttfb     integer[] := '{}';
+    -- the transitions, one element each
+    t_site     integer[] := '{}';
+    t_at       timestamptz[] := '{}';
+    t_from     state[] := '{}';
+    t_to       state[] := '{}';
+    t_reason   text[] := '{}';
 BEGIN
     PERFORM 1 FROM site_state
      WHERE site_id = ANY (p_site)
@@ -143,42 +162,39 @@ BEGIN
        FOR UPDATE;
 
     FOR p IN
-        SELECT b.site, b.at, b.state, b.status, b.latency, b.ttfb, b.reason
+        SELECT b.site, b.at, b.state AS p_state, b.status, b.latency, b.ttfb, b.reason AS p_reason,
+               st.state, st.reason, st.since, st.checked_at, st.last_state, st.streak,
+               st.streak_start, st.http_status, st.latency_us, st.ttfb_us, si.confirm, si.slug
           FROM unnest(p_site, p_at, p_state, p_status, p_latency, p_ttfb, p_reason)
                AS b(site, at, state, status, latency, ttfb, reason)
+          JOIN site_state st ON st.site_id = b.site
+          JOIN sites si ON si.id = b.site
          ORDER BY b.site, b.at
     LOOP
         IF cur_site IS DISTINCT FROM p.site THEN
             IF cur_site IS NOT NULL THEN
-                UPDATE site_state
-                   SET state = v_state, reason = v_reason, since = v_since,
-                       checked_at = v_checked, last_state = v_last, streak = v_streak,
-                       streak_start = v_start, http_status = v_status,
-                       latency_us = v_latency, ttfb_us = v_ttfb
-                 WHERE site_id = cur_site;
-            END IF;
-            SELECT st.*, si.confirm, si.slug INTO s
-              FROM site_state st JOIN sites si ON si.id = st.site_id
-             WHERE st.site_id = p.site;
-            IF NOT FOUND THEN
-                cur_site := NULL;
-                CONTINUE;
+                o_site := o_site || cur_site; o_state := o_state || v_state;
+                o_reason := o_reason || v_reason; o_since := o_since || v_since;
+                o_checked := o_checked || v_checked; o_last := o_last || v_last;
+                o_streak := o_streak || v_streak; o_start := o_start || v_start;
+                o_status := o_status || v_status; o_latency := o_latency || v_latency;
+                o_ttfb := o_ttfb || v_ttfb;
             END IF;
             cur_site := p.site;
-            v_state := s.state; v_reason := s.reason; v_since := s.since;
-            v_checked := s.checked_at; v_last := s.last_state; v_streak := s.streak;
-            v_start := s.streak_start; v_status := s.http_status;
-            v_latency := s.latency_us; v_ttfb := s.ttfb_us;
-            v_confirm := s.confirm; v_slug := s.slug;
+            v_state := p.state; v_reason := p.reason; v_since := p.since;
+            v_checked := p.checked_at; v_last := p.last_state; v_streak := p.streak;
+            v_start := p.streak_start; v_status := p.http_status;
+            v_latency := p.latency_us; v_ttfb := p.ttfb_us;
+            v_confirm := p.confirm; v_slug := p.slug;
         END IF;
-        IF cur_site IS NULL OR (v_checked IS NOT NULL AND p.at <= v_checked) THEN
+        IF v_checked IS NOT NULL AND p.at <= v_checked THEN
             CONTINUE;
         END IF;
 
-        IF p.state = v_last AND v_streak > 0 THEN
+        IF p.p_state = v_last AND v_streak > 0 THEN
             v_streak := v_streak + 1;
         ELSE
-            v_last := p.state;
+            v_last := p.p_state;
             v_streak := 1;
             v_start := p.at;
         END IF;
@@ -190,29 +206,43 @@ BEGIN
         IF v_last <> v_state AND v_streak >= v_confirm THEN
             -- The change dates from the first probe of the agreeing run:
             -- that is when the site changed, confirm only delays the verdict.
-            INSERT INTO transitions (site_id, at, from_state, to_state, reason)
-            VALUES (cur_site, v_start, v_state, v_last, p.reason);
+            t_site := t_site || cur_site; t_at := t_at || v_start;
+            t_from := t_from || v_state; t_to := t_to || v_last;
+            t_reason := t_reason || p.p_reason;
             PERFORM pg_notify('walnut_transition', json_build_object(
                 'slug', v_slug, 'from', v_state, 'to', v_last,
-                'at', v_start, 'reason', p.reason)::text);
+                'at', v_start, 'reason', p.p_reason)::text);
             v_state := v_last;
             v_since := v_start;
-            n := n + 1;
         END IF;
         IF v_last = v_state THEN
-            v_reason := p.reason;
+            v_reason := p.p_reason;
         END IF;
     END LOOP;
 
-    IF cur_site IS NOT NULL THEN
-        UPDATE site_state
-           SET state = v_state, reason = v_reason, since = v_since,
-               checked_at = v_checked, last_state = v_last, streak = v_streak,
-               streak_start = v_start, http_status = v_status,
-               latency_us = v_latency, ttfb_us = v_ttfb
-         WHERE site_id = cur_site;
+    IF cur_site IS NULL THEN
+        RETURN 0;
     END IF;
-    RETURN n;
+    o_site := o_site || cur_site; o_state := o_state || v_state;
+    o_reason := o_reason || v_reason; o_since := o_since || v_since;
+    o_checked := o_checked || v_checked; o_last := o_last || v_last;
+    o_streak := o_streak || v_streak; o_start := o_start || v_start;
+    o_status := o_status || v_status; o_latency := o_latency || v_latency;
+    o_ttfb := o_ttfb || v_ttfb;
+
+    UPDATE site_state st
+       SET state = o.state, reason = o.reason, since = o.since, checked_at = o.checked,
+           last_state = o.last, streak = o.streak, streak_start = o.start,
+           http_status = o.status, latency_us = o.latency, ttfb_us = o.ttfb
+      FROM unnest(o_site, o_state, o_reason, o_since, o_checked, o_last, o_streak,
+                  o_start, o_status, o_latency, o_ttfb)
+           AS o(site, state, reason, since, checked, last, streak, start, status, latency, ttfb)
+     WHERE st.site_id = o.site;
+
+    INSERT INTO transitions (site_id, at, from_state, to_state, reason)
+    SELECT * FROM unnest(t_site, t_at, t_from, t_to, t_reason);
+
+    RETURN coalesce(array_length(t_site, 1), 0);
 END;
 $$;
 -- +goose StatementEnd
