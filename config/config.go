@@ -77,8 +77,8 @@ type Site struct {
 	Line int // line of the site's entry in the file
 
 	// Secrets are the non-empty values that came from ${...} in the URL,
-	// headers, body and recipe options, longest first, so that replacing
-	// each in turn never leaves part of a longer one behind.
+	// headers, body and recipe (name and options), longest first, so that
+	// replacing each in turn never leaves part of a longer one behind.
 	Secrets []string
 }
 
@@ -178,7 +178,6 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool), buil
 	if defaultsNode != nil {
 		if sp, ok := d.spec(defaultsNode, "defaults", nil); ok {
 			defaults = sp
-			d.checkDefaults(defaults)
 		}
 	}
 
@@ -245,13 +244,17 @@ func (d *decoder) sites(items []ast.Node, defaults *spec, build RecipeBuilder) [
 		if !ok {
 			continue
 		}
-		slugNode, slugPath := sp.name.node, p+".name"
+		from, slugPath := sp.name, p+".name"
 		if sp.slug != nil {
-			slugNode, slugPath = sp.slug.node, p+".slug"
+			from, slugPath = sp.slug, p+".slug"
+		}
+		slugNode, shown := from.node, quote(s.Slug)
+		if from.env {
+			shown = from.shown()
 		}
 		if s.Slug != "" {
 			if first, dup := slugs[s.Slug]; dup {
-				d.errorf(slugNode, slugPath, "duplicate slug %q (first used at line %d)", s.Slug, first.line)
+				d.errorf(slugNode, slugPath, "duplicate slug %s (first used at line %d)", shown, first.line)
 			} else {
 				line, _ := pos(slugNode)
 				slugs[s.Slug] = firstUse{line}

@@ -614,6 +614,26 @@ sites:
 			want: []string{`walnut.yaml:5:22: sites[0].headers.Authorization: "Bearer ${TOKEN}" holds a line break or NUL from the environment`},
 		},
 		{
+			name: "ValuesFromEnvNeverShown",
+			yaml: `
+sites:
+  - name: API
+    slug: ${SLUG}
+    url: https://api.example.com
+    confirm: ${CONFIRM}
+    recipe: ${RECIPE}
+  - name: Web
+    slug: ${SLUG}
+    url: https://web.example.com
+`,
+			env: map[string]string{"SLUG": "hunter2", "CONFIRM": "-7", "RECIPE": "nope"},
+			want: []string{
+				`walnut.yaml:5:14: sites[0].confirm: "${CONFIRM}" must be at least 1`,
+				`walnut.yaml:6:13: sites[0].recipe: unknown recipe "[redacted]"`,
+				`walnut.yaml:8:11: sites[1].slug: duplicate slug "${SLUG}" (first used at line 3)`,
+			},
+		},
+		{
 			name: "RecipeBuilderErrorAtRecipeLine",
 			yaml: `
 sites:
@@ -1045,6 +1065,21 @@ sites:
 `, nil)
 		if len(cfg.Sites) != 1 || len(cfg.Maintenance) != 0 || cfg.Sites[0].URL != "https://api.example.com" || cfg.Sites[0].Headers != nil {
 			t.Errorf("config = %+v", cfg)
+		}
+	})
+
+	t.Run("DefaultTimeoutFitsEverySiteInterval", func(t *testing.T) {
+		t.Parallel()
+		cfg := mustParse(t, `
+defaults:
+  timeout: 40s
+sites:
+  - name: API
+    url: https://api.example.com
+    interval: 1m
+`, nil)
+		if s := cfg.Sites[0]; s.Timeout != 40*time.Second || s.Interval != time.Minute {
+			t.Errorf("timeout %s, interval %s", s.Timeout, s.Interval)
 		}
 	})
 

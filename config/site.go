@@ -100,8 +100,9 @@ type duration struct {
 }
 
 type integer struct {
-	v    int
-	node ast.Node
+	v     int
+	node  ast.Node
+	shown string // as the user wrote it, for messages
 }
 
 type recipeSpec struct {
@@ -210,7 +211,7 @@ func (d *decoder) spec(n ast.Node, path string, label *string) (*spec, bool) {
 		case "confirm":
 			sp.confirm, ok = d.integer(e.value, p)
 			if ok && sp.confirm.v < 1 {
-				d.errorf(e.value, p, "%d must be at least 1", sp.confirm.v)
+				d.errorf(e.value, p, "%s must be at least 1", sp.confirm.shown)
 				sp.confirm, ok = nil, false
 			}
 			set(ok)
@@ -232,23 +233,6 @@ func (d *decoder) spec(n ast.Node, path string, label *string) (*spec, bool) {
 		}
 	}
 	return sp, true
-}
-
-// checkDefaults reports a default timeout longer than the default interval
-// once, rather than once for every site.
-func (d *decoder) checkDefaults(def *spec) {
-	if def.timeout == nil || def.bad["interval"] {
-		return
-	}
-	interval, shown := DefaultInterval, DefaultInterval.String()
-	if def.interval != nil {
-		interval, shown = def.interval.d, def.interval.shown
-	}
-	if def.timeout.d > interval {
-		d.errorf(def.timeout.node, "defaults.timeout", "%s is longer than the interval (%s)", def.timeout.shown, shown)
-		def.timeout = nil
-		def.bad["timeout"] = true
-	}
 }
 
 // site reads one site entry and applies the defaults. It returns the spec
@@ -361,10 +345,11 @@ func (d *decoder) site(path string, n ast.Node, def *spec) (*Site, *spec, bool) 
 	return s, sp, ok
 }
 
-// checkTimeout reports a timeout longer than the interval when the site
-// sets either; the defaults alone were checked by checkDefaults.
+// checkTimeout reports a timeout longer than the interval, at the key that
+// makes it so: the site's timeout, else the site's interval, else the
+// default timeout (reported once, however many sites inherit it).
 func (d *decoder) checkTimeout(path string, sp, def *spec, interval, timeout *duration) {
-	if timeout == nil || (sp.timeout == nil && sp.interval == nil) {
+	if timeout == nil {
 		return
 	}
 	for _, k := range []string{"interval", "timeout"} {
@@ -376,14 +361,15 @@ func (d *decoder) checkTimeout(path string, sp, def *spec, interval, timeout *du
 	if interval != nil {
 		iv, ishown = interval.d, interval.shown
 	}
-	if timeout.d <= iv {
-		return
-	}
-	if sp.timeout != nil {
+	switch {
+	case timeout.d <= iv:
+	case sp.timeout != nil:
 		d.errorf(timeout.node, path+".timeout", "%s is longer than the interval (%s)", timeout.shown, ishown)
-		return
+	case sp.interval != nil:
+		d.errorf(interval.node, path+".interval", "%s is shorter than the timeout (%s, from defaults)", ishown, timeout.shown)
+	default:
+		d.errorf(timeout.node, "defaults.timeout", "%s is longer than the interval (%s)", timeout.shown, ishown)
 	}
-	d.errorf(interval.node, path+".interval", "%s is shorter than the timeout (%s, from defaults)", ishown, timeout.shown)
 }
 
 func (d *decoder) checkURL(s scalar, path string) (*url.URL, bool) {
@@ -482,11 +468,11 @@ func (d *decoder) integer(n ast.Node, path string) (*integer, bool) {
 		switch i := v.Value.(type) {
 		case int64:
 			if i >= math.MinInt && i <= math.MaxInt {
-				return &integer{v: int(i), node: r}, true
+				return &integer{v: int(i), node: r, shown: v.GetToken().Value}, true
 			}
 		case uint64:
 			if i <= math.MaxInt {
-				return &integer{v: int(i), node: r}, true
+				return &integer{v: int(i), node: r, shown: v.GetToken().Value}, true
 			}
 		}
 		d.errorf(r, path, "%s is out of range", v.GetToken().Value)
@@ -497,7 +483,11 @@ func (d *decoder) integer(n ast.Node, path string) (*integer, bool) {
 			return nil, false
 		}
 		if i, err := strconv.Atoi(strings.TrimSpace(s.value)); err == nil {
-			return &integer{v: i, node: r}, true
+			shown := strconv.Itoa(i)
+			if s.env {
+				shown = quote(s.raw)
+			}
+			return &integer{v: i, node: r, shown: shown}, true
 		}
 	}
 	d.errorf(r, path, "expected an integer, got %s", describe(r))
@@ -574,7 +564,7 @@ func (d *decoder) recipe(n ast.Node, path string) (*recipeSpec, bool) {
 		if !ok {
 			return nil, false
 		}
-		return &recipeSpec{name: strings.TrimSpace(s.value), node: r}, true
+		return &recipeSpec{name: strings.TrimSpace(s.value), node: r, secrets: s.secrets}, true
 	default:
 		d.errorf(r, path, "expected a recipe name, or a map with name: and options, got %s", describe(r))
 		return nil, false
@@ -595,6 +585,7 @@ func (d *decoder) recipe(n ast.Node, path string) (*recipeSpec, bool) {
 				continue
 			}
 			rs.name = strings.TrimSpace(s.value)
+			rs.secrets = append(rs.secrets, s.secrets...)
 			continue
 		}
 		v, vok := d.value(e.value, p, 0, &rs.secrets)
