@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walnut-board/walnut/store/dbsqlc"
@@ -79,4 +81,15 @@ func interpretError(err error) error {
 		return ErrNotFound
 	}
 	return err
+}
+
+// Unavailable reports whether err means the database could not be reached
+// (refused, down, timed out connecting), as opposed to a failed query.
+func Unavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr)
 }

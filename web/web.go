@@ -100,6 +100,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, api bo
 		status, msg = http.StatusBadRequest, bad.msg
 	case errors.Is(err, context.Canceled):
 		return
+	case store.Unavailable(err):
+		status, msg = http.StatusServiceUnavailable, "database unreachable"
+		h.logger.WarnContext(r.Context(), "database unreachable", "path", r.URL.Path, "error", err)
 	default:
 		h.logger.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "error", err)
 	}
