@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/walnut-board/walnut/checker"
 	"github.com/walnut-board/walnut/config"
@@ -40,6 +41,9 @@ func printConfigError(w io.Writer, err error) {
 	fmt.Fprintln(w, "walnut: the config has errors:")
 	for _, e := range unjoin(err) {
 		fmt.Fprintln(w, "  "+e.Error())
+	}
+	if strings.Contains(err.Error(), `"WALNUT_DEMO_URL"`) {
+		fmt.Fprintln(w, "hint: WALNUT_DEMO_URL is set by `walnut serve --demo`, which serves the example's upstreams")
 	}
 }
 
