@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,12 +48,22 @@ func New(pool *pgxpool.Pool) *Store {
 // connections (LISTEN, job queues).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Open connects a pool to url and checks that the database answers.
+// defaultMaxConns bounds the pool unless the URL sets pool_max_conns: the
+// writer, the web handlers and the job queue share it, and Heroku's smallest
+// Postgres plans allow 20 connections for every process together.
+const defaultMaxConns = 8
+
+// Open connects a pool to url and checks that the database answers. A URL
+// naming a remote host and no sslmode gets sslmode=require, as Heroku's
+// Postgres demands and any database across a network deserves.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := pgxpool.ParseConfig(WithSSLMode(url))
 	if err != nil {
 		// The parse error may quote the URL, password included.
 		return nil, errors.New("parse database URL: not a valid PostgreSQL connection string")
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -64,6 +76,40 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return pool, nil
+}
+
+// WithSSLMode adds sslmode=require to a connection string that names no
+// sslmode and whose host is neither a Unix socket nor the loopback.
+func WithSSLMode(conn string) string {
+	if strings.Contains(conn, "sslmode=") {
+		return conn
+	}
+	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
+		u, err := neturl.Parse(conn)
+		if err != nil || localHost(u.Hostname()) || u.Query().Get("host") != "" {
+			return conn
+		}
+		q := u.Query()
+		q.Set("sslmode", "require")
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	// keyword=value form
+	for _, field := range strings.Fields(conn) {
+		if k, v, ok := strings.Cut(field, "="); ok && k == "host" && !localHost(v) {
+			return conn + " sslmode=require"
+		}
+	}
+	return conn
+}
+
+func localHost(host string) bool {
+	switch {
+	case host == "", host == "localhost", strings.HasPrefix(host, "/"):
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Ping reports whether the database answers.
