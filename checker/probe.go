@@ -125,6 +125,7 @@ func probe(ctx context.Context, client *http.Client, site Site, now func() time.
 		Truncated:  truncated,
 		Latency:    p.Latency,
 		TTFB:       p.TTFB,
+		Request:    resp.Request,
 	}, f.fetch)
 	if cr != nil {
 		o := notOK(fmt.Sprintf("checker crashed: %v", cr.value))
@@ -266,5 +267,6 @@ func (f *fetcher) fetch(ctx context.Context, req *http.Request) (*recipes.Respon
 		Truncated:  truncated,
 		Latency:    time.Since(start),
 		TTFB:       tm.phases().TTFB,
+		Request:    resp.Request,
 	}, nil
 }

@@ -277,17 +277,54 @@ func (d *decoder) sites(items []ast.Node, defaults *spec, build RecipeBuilder) [
 				// Every site using the default recipe would fail the same way.
 				if !defaultRecipeReported {
 					defaultRecipeReported = true
-					line, col := pos(r.node)
+					line, col := pos(d.optionNode(r.node, err))
 					d.recipeError(line, col, "defaults.recipe", err, s.Secrets)
 				}
 			default:
-				line, col := pos(r.node)
+				line, col := pos(d.optionNode(r.node, err))
 				d.recipeError(line, col, p+".recipe", err, s.Secrets)
 			}
 		}
 		out = append(out, *s)
 	}
 	return out
+}
+
+// optionNode is the node of the recipe option an error is about, when the
+// error says which (recipes.RuleError's OptionPath, such as rules[1].when),
+// so the error points to that line; else the recipe's node.
+func (d *decoder) optionNode(recipe ast.Node, err error) ast.Node {
+	var pe interface{ OptionPath() []any }
+	if !errors.As(err, &pe) {
+		return recipe
+	}
+	n := recipe
+	for _, step := range pe.OptionPath() {
+		var next ast.Node
+		switch step := step.(type) {
+		case string:
+			entries, ok := d.mapping(n, "")
+			if !ok {
+				return recipe
+			}
+			for _, e := range entries {
+				if e.key == step {
+					next = e.value
+				}
+			}
+		case int:
+			items, ok := d.list(n, "")
+			if !ok || step < 0 || step >= len(items) {
+				return recipe
+			}
+			next = items[step]
+		}
+		if next == nil {
+			return recipe
+		}
+		n = next
+	}
+	return n
 }
 
 // recipeError records a RecipeBuilder's error. The builder may quote an

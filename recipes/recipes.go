@@ -46,6 +46,11 @@ type Response struct {
 	Truncated  bool
 	Latency    time.Duration // from the start of the request to the end of the body read
 	TTFB       time.Duration // from the start of the request to the first response byte
+	// Request is the request that got this response (the last hop after
+	// redirects), or nil. A recipe may copy its URL's host and its headers
+	// (a token) into a follow-up request. Its URL and header values may
+	// hold secrets: never put them into a reason.
+	Request *http.Request
 }
 
 // FetchFunc makes a follow-up request through the probe's own client and
@@ -84,6 +89,7 @@ func Builtin() *Registry {
 	r := NewRegistry()
 	for name, f := range map[string]Factory{
 		"status": NewStatus,
+		"rules":  NewRules,
 	} {
 		if err := r.Register(name, f); err != nil {
 			panic(err) // a programming error in the table above

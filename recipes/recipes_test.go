@@ -96,8 +96,8 @@ func TestRegistry(t *testing.T) {
 		name string
 		want []string
 	}{
-		"Unknown": {"circlec", []string{`unknown recipe "circlec"`, "known recipes: status"}},
-		"Empty":   {"", []string{"recipe name is empty", "known recipes: status"}},
+		"Unknown": {"circlec", []string{`unknown recipe "circlec"`, "known recipes: ", "status"}},
+		"Empty":   {"", []string{"recipe name is empty", "known recipes: ", "status"}},
 	}
 	for name, tt := range buildErrors {
 		t.Run("Build"+name, func(t *testing.T) {

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/walnut-board/walnut/recipes"
+)
+
+// TestBuiltinRecipeErrors parses configs with the real registry: an option
+// error names the file and the line of the value at fault.
+func TestBuiltinRecipeErrors(t *testing.T) {
+	t.Parallel()
+	reg := recipes.Builtin()
+	build := func(name string, opts map[string]any) (any, error) {
+		return reg.Build(name, recipes.Options(opts))
+	}
+
+	tests := map[string]struct {
+		yaml string
+		want string
+	}{
+		"RuleSyntaxErrorAtItsWhen": {`
+sites:
+  - name: API
+    url: https://api.example.com
+    recipe:
+      name: rules
+      rules:
+        - when: 'status == 200'
+        - when: 'json.status =='
+          state: notok
+`, `walnut.yaml:9:17: sites[0].recipe: rules[1].when: unexpected token EOF (column 14)`},
+		"RuleTypeErrorFlowStyle": {`
+sites:
+  - name: API
+    url: https://api.example.com
+    recipe: {name: rules, rules: [{when: 'status == "200"'}]}
+`, `walnut.yaml:5:42: sites[0].recipe: rules[0].when: invalid operation`},
+		"RuleBadState": {`
+sites:
+  - name: API
+    url: https://api.example.com
+    recipe:
+      name: rules
+      rules:
+        - when: 'true'
+          state: green
+`, `walnut.yaml:9:18: sites[0].recipe: rules[0].state: "green" is not a state`},
+		"StatusBadOptionAtRecipe": {`
+sites:
+  - name: API
+    url: https://api.example.com
+    recipe: {name: status, expect: [999]}
+`, `walnut.yaml:5:13: sites[0].recipe: option "expect" of recipe status: 999 is not a status code`},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse("walnut.yaml", []byte(tt.yaml), func(string) (string, bool) { return "", false }, build)
+			if err == nil {
+				t.Fatal("Parse succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error =\n%s\nwant it to contain\n%s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMaxPendingParsed(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("walnut.yaml", []byte(`
+sites:
+  - name: CI
+    url: https://circleci.com/api/v2/project/gh/o/r/pipeline
+    recipe: {name: rules, rules: [{when: 'status == 200'}]}
+    max_pending: 2h
+`), func(string) (string, bool) { return "", false }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Sites[0].MaxPending; got != 2*time.Hour {
+		t.Errorf("MaxPending = %v", got)
+	}
+}
