@@ -88,8 +88,9 @@ func NewRegistry() *Registry {
 func Builtin() *Registry {
 	r := NewRegistry()
 	for name, f := range map[string]Factory{
-		"status": NewStatus,
-		"rules":  NewRules,
+		"status":     NewStatus,
+		"rules":      NewRules,
+		"statuspage": NewStatuspage,
 	} {
 		if err := r.Register(name, f); err != nil {
 			panic(err) // a programming error in the table above
