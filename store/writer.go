@@ -19,9 +19,17 @@ type WriterOptions struct {
 	// RetryBackoff gives the wait before retry n (1, 2, ...) of a failed
 	// write; default 500ms doubling to 30s.
 	RetryBackoff func(n int) time.Duration
-	// FlushedFunc, when set, is called after each attempt to write a batch.
-	// Tests use it to wait for a write instead of sleeping.
-	FlushedFunc func(probes, transitions int, err error)
+	// FlushedFunc, when set, is called after each attempt to write a batch:
+	// metrics observe it, and tests wait on it instead of sleeping.
+	FlushedFunc func(Flush)
+}
+
+// Flush is the outcome of one attempt to write a batch.
+type Flush struct {
+	Probes      int
+	Transitions int
+	Took        time.Duration
+	Err         error
 }
 
 // Writer batches probes from many site runners and writes them with
@@ -169,7 +177,9 @@ func (w *Writer) write(ctx context.Context, batch []Probe) error {
 	// like one that is down, while the intake keeps draining.
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	start := time.Now()
 	transitions, err := w.store.WriteProbes(ctx, batch)
+	took := time.Since(start)
 	w.mu.Lock()
 	prev := w.lastErr
 	w.lastErr = err
@@ -188,7 +198,7 @@ func (w *Writer) write(ctx context.Context, batch []Probe) error {
 		w.logger.Error("cannot write probes, will retry", "error", err)
 	}
 	if w.opts.FlushedFunc != nil {
-		w.opts.FlushedFunc(len(batch), transitions, err)
+		w.opts.FlushedFunc(Flush{Probes: len(batch), Transitions: transitions, Took: took, Err: err})
 	}
 	return err
 }

@@ -242,7 +242,7 @@ func TestWriter(t *testing.T) {
 		flushed := make(chan int, 10)
 		w := store.NewWriter(b.store, discardLogger(), store.WriterOptions{
 			FlushInterval: time.Hour, BatchSize: 4,
-			FlushedFunc: func(n, _ int, err error) { flushed <- n },
+			FlushedFunc: func(f store.Flush) { flushed <- f.Probes },
 		})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
