@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -183,6 +184,18 @@ func TestServeEndToEnd(t *testing.T) {
 	waitState("notok")
 	up.status.Store(200)
 	waitState("ok")
+
+	resp, err := http.Get("http://127.0.0.1:" + port + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`walnut_probes_total{site="app",state="notok"}`, "walnut_probe_duration_seconds_count", "walnut_writer_queue_depth"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 
 	cancel()
 	if code := <-done; code != 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walnut-board/walnut/checker"
+	"github.com/walnut-board/walnut/metrics"
 	"github.com/walnut-board/walnut/recipes"
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/web"
@@ -87,7 +88,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		sites[i] = checkerSite(s, ids[s.Slug])
 	}
 
-	writer := store.NewWriter(st, logger.With("component", "writer"), store.WriterOptions{})
+	mtr := metrics.New()
+	writer := store.NewWriter(st, logger.With("component", "writer"), store.WriterOptions{
+		FlushedFunc: func(f store.Flush) { mtr.ObserveBatch(f.Took, f.Err) },
+	})
+	observeWriter(mtr, writer)
+	slugs := make(map[int32]string, len(ids))
+	for slug, id := range ids {
+		slugs[id] = slug
+	}
 	// The writer outlives the checker: it stops only after the last probe
 	// is handed over, then flushes.
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
@@ -95,12 +104,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	writerDone.Go(func() { writer.Run(writerCtx) })
 
 	checkCtx, stopChecks := context.WithCancel(ctx)
-	chk := checker.New(writer, logger.With("component", "checker"), checker.Options{})
+	chk := checker.New(observedSink{next: writer, metrics: mtr, slugs: slugs}, logger.With("component", "checker"), checker.Options{})
 	checkerDone.Go(func() { chk.Run(checkCtx, sites) })
 	checkerDone.Go(func() { maintainPartitions(checkCtx, st, logger) })
 
+	routes := http.NewServeMux()
+	routes.Handle("GET /metrics", mtr.Handler())
+	routes.Handle("/", web.New(web.Options{Store: st, Logger: logger.With("component", "web"), Version: buildVersion()}))
 	srv := &http.Server{
-		Handler:           web.New(web.Options{Store: st, Logger: logger.With("component", "web"), Version: buildVersion()}),
+		Handler:           routes,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

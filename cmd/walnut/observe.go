@@ -1,0 +1,25 @@
+package main
+
+import (
+	"github.com/walnut-board/walnut/metrics"
+	"github.com/walnut-board/walnut/store"
+)
+
+// observedSink counts each probe in the metrics on its way to the writer.
+type observedSink struct {
+	next    *store.Writer
+	metrics *metrics.Metrics
+	slugs   map[int32]string
+}
+
+func (s observedSink) Add(p store.Probe) {
+	s.metrics.ObserveProbe(s.slugs[p.SiteID], string(p.State), p.Latency)
+	s.next.Add(p)
+}
+
+// observeWriter exposes the writer's queue and losses as metrics.
+func observeWriter(m *metrics.Metrics, w *store.Writer) {
+	m.Gauge("walnut_writer_queue_depth", "Probes waiting to be written to PostgreSQL.", func() float64 { return float64(w.Buffered()) })
+	m.Counter("walnut_writer_dropped_total", "Probes discarded because the buffer was full while the database was away.", func() float64 { return float64(w.Dropped()) })
+	m.Counter("walnut_writer_written_total", "Probes written to PostgreSQL.", func() float64 { return float64(w.Written()) })
+}
