@@ -2,6 +2,7 @@ package recipes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -169,3 +170,24 @@ func runVerdictCases(t *testing.T, recipe string, tests map[string]verdictCase) 
 		})
 	}
 }
+
+// fixtureJSON decodes testdata/name, lets edit change it, and encodes it
+// again: one recorded shape, every value.
+func fixtureJSON(t testing.TB, name string, edit func(v any)) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(fixture(t, name)), &v); err != nil {
+		t.Fatalf("fixture %s: %v", name, err)
+	}
+	if edit != nil {
+		edit(v)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// items is v's "items" list (CircleCI v2 pages).
+func items(v any) []any { return v.(map[string]any)["items"].([]any) }

@@ -91,6 +91,7 @@ func Builtin() *Registry {
 		"status":     NewStatus,
 		"rules":      NewRules,
 		"statuspage": NewStatuspage,
+		"circleci":   NewCircleCI,
 	} {
 		if err := r.Register(name, f); err != nil {
 			panic(err) // a programming error in the table above
