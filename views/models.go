@@ -3,14 +3,18 @@
 // import no other Walnut package.
 package views
 
+import "strconv"
+
 // TileView is one site's tile on the board.
 type TileView struct {
-	Slug    string
-	Name    string
-	State   string // ok, notok, pending or unknown
-	Reason  string
-	For     string // how long the state has held, e.g. "3h 12m"
-	Checked string // when it was last probed, RFC 3339, empty before the first probe
+	Slug     string
+	Name     string
+	State    string // ok, notok, pending or unknown
+	Reason   string
+	For      string // how long the state has held, e.g. "3h 12m"
+	Since    string // when the state began, RFC 3339; the page's script keeps For current from it
+	Checked  string // when it was last probed, RFC 3339, empty before the first probe
+	Interval int    // seconds between probes; the page calls a site stale after three
 }
 
 // GroupView is a heading on the board and its tiles, in config order.
@@ -19,13 +23,48 @@ type GroupView struct {
 	Tiles []TileView
 }
 
+// SupportView is who is on support today. Person is empty when nobody is.
+type SupportView struct {
+	Person  string
+	Contact string
+	Until   string // the last day of the shift, YYYY-MM-DD
+}
+
+// SummaryView is the part of the board above the tiles that changes with
+// them: the counts and the failing strip.
+type SummaryView struct {
+	Counts  map[string]int // sites per state
+	Total   int
+	Failing []TileView // red sites, longest down first
+}
+
 // BoardView is the whole board.
 type BoardView struct {
-	Title   string
-	Groups  []GroupView
-	Counts  map[string]int // sites per state
-	Updated string         // when the page was rendered, RFC 3339
-	CSSPath string
+	Title      string
+	Groups     []GroupView
+	Summary    SummaryView
+	Support    SupportView
+	Updated    string // when the page was rendered, RFC 3339
+	UpdatedAt  string // the same, as a person reads it: "14:03:12 UTC"
+	Version    string // the server's version; the page reloads when it changes
+	Kiosk      bool   // opened with a kiosk token: read-only, no pointer
+	CSSPath    string
+	ScriptPath string
+	EventsPath string // the server-sent event stream; empty: no live updates
+}
+
+// Density is the body class that sizes tiles for the number of sites, so
+// that up to 200 fit a 1920×1080 screen without scrolling.
+func Density(sites int) string {
+	switch {
+	case sites <= 24:
+		return "density-s"
+	case sites <= 60:
+		return "density-m"
+	case sites <= 120:
+		return "density-l"
+	}
+	return "density-xl"
 }
 
 // ProbeRow is one line of a site's recent probes.
@@ -89,4 +128,31 @@ func stateIcon(state string) string {
 		return "…"
 	}
 	return "?"
+}
+
+func boardClass(v BoardView) string {
+	c := "board-page " + Density(v.Summary.Total)
+	if v.Kiosk {
+		c += " kiosk"
+	}
+	return c
+}
+
+// clockText is the clock's first face, HH:MM of an "HH:MM:SS UTC" time; the
+// script replaces it with the local time.
+func clockText(updatedAt string) string {
+	if len(updatedAt) >= 5 {
+		return updatedAt[:5]
+	}
+	return updatedAt
+}
+
+func allClear(s SummaryView) string {
+	switch {
+	case s.Total == 0:
+		return "No sites yet"
+	case s.Counts["ok"] == s.Total:
+		return "All " + strconv.Itoa(s.Total) + " sites OK"
+	}
+	return "Nothing is down"
 }

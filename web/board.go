@@ -1,46 +1,134 @@
 package web
 
 import (
+	"cmp"
+	"context"
 	"net/http"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/views"
 )
 
+// Roster is what the board needs of the support roster; *store.Store has it.
+type Roster interface {
+	RosterBetween(ctx context.Context, from, to time.Time) ([]store.Shift, error)
+}
+
 func (h *Handler) board(w http.ResponseWriter, r *http.Request) {
-	sites, err := h.store.SiteListActive(r.Context())
+	// A kiosk opens /?kiosk=TOKEN once; the cookie keeps it, and the
+	// redirect takes the token out of the address bar.
+	if h.kiosk.TokenInQuery(r) {
+		h.kiosk.Remember(w, r)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	ctx := r.Context()
+	sites, err := h.store.SiteListActive(ctx)
 	if err != nil {
 		h.fail(w, r, err, false)
 		return
 	}
 	now := h.now()
+	support, err := readSupport(ctx, h.roster, now)
+	if err != nil {
+		h.fail(w, r, err, false)
+		return
+	}
+	groups, summary := boardTiles(sites, now)
 	v := views.BoardView{
-		Title:   h.title,
-		Counts:  map[string]int{},
-		Updated: rfc3339(now),
-		CSSPath: h.assets.Path("walnut.css"),
+		Title:      h.title,
+		Groups:     groups,
+		Summary:    summary,
+		Support:    support,
+		Updated:    rfc3339(now),
+		UpdatedAt:  now.UTC().Format("15:04:05") + " UTC",
+		Version:    h.version,
+		Kiosk:      h.kiosk.Allowed(r),
+		CSSPath:    h.assets.Path("walnut.css"),
+		ScriptPath: h.assets.Path("board.js"),
 	}
-	groupIndex := map[string]int{}
-	for _, s := range sites {
-		i, ok := groupIndex[s.Group]
-		if !ok {
-			i = len(v.Groups)
-			groupIndex[s.Group] = i
-			v.Groups = append(v.Groups, views.GroupView{Name: s.Group})
-		}
-		v.Groups[i].Tiles = append(v.Groups[i].Tiles, h.tileView(s))
-		v.Counts[string(s.State)]++
+	if h.hub != nil {
+		v.EventsPath = "/events"
 	}
+	w.Header().Set("Cache-Control", "no-store")
 	h.render(w, r, http.StatusOK, views.BoardPage(v))
 }
 
-func (h *Handler) tileView(s store.Site) views.TileView {
-	t := views.TileView{Slug: s.Slug, Name: s.Name, State: string(s.State), Reason: s.Reason}
+// boardTiles groups the sites' tiles in config order and sums them up.
+func boardTiles(sites []store.Site, now time.Time) ([]views.GroupView, views.SummaryView) {
+	var groups []views.GroupView
+	sum := views.SummaryView{Counts: map[string]int{}, Total: len(sites)}
+	groupIndex := map[string]int{}
+	var failing []store.Site
+	for _, s := range sites {
+		i, ok := groupIndex[s.Group]
+		if !ok {
+			i = len(groups)
+			groupIndex[s.Group] = i
+			groups = append(groups, views.GroupView{Name: s.Group})
+		}
+		groups[i].Tiles = append(groups[i].Tiles, tileView(s, now))
+		sum.Counts[string(s.State)]++
+		if s.State == store.StateNotOK {
+			failing = append(failing, s)
+		}
+	}
+	// Longest down first: the strip's order stays put as sites fail.
+	slices.SortStableFunc(failing, func(a, b store.Site) int {
+		return cmp.Compare(sinceKey(a), sinceKey(b))
+	})
+	for _, s := range failing {
+		sum.Failing = append(sum.Failing, tileView(s, now))
+	}
+	return groups, sum
+}
+
+func sinceKey(s store.Site) int64 {
+	if s.Since == nil {
+		return 1<<63 - 1
+	}
+	return s.Since.UnixNano()
+}
+
+func tileView(s store.Site, now time.Time) views.TileView {
+	t := views.TileView{
+		Slug: s.Slug, Name: s.Name, State: string(s.State), Reason: s.Reason,
+		Interval: int((s.Interval + time.Second - 1) / time.Second),
+	}
 	if s.Since != nil {
-		t.For = ago(h.now().Sub(*s.Since))
+		t.For = ago(now.Sub(*s.Since))
+		t.Since = rfc3339(*s.Since)
 	}
 	if s.CheckedAt != nil {
 		t.Checked = rfc3339(*s.CheckedAt)
 	}
 	return t
+}
+
+// readSupport is who is on the roster today, the server's local day. With
+// no roster configured, nobody is.
+func readSupport(ctx context.Context, roster Roster, now time.Time) (views.SupportView, error) {
+	if roster == nil {
+		return views.SupportView{}, nil
+	}
+	today := now.In(time.Local)
+	shifts, err := roster.RosterBetween(ctx, today, today)
+	if err != nil {
+		return views.SupportView{}, err
+	}
+	var v views.SupportView
+	var people, contacts []string
+	for _, s := range shifts {
+		people = append(people, s.Person)
+		if s.Contact != "" {
+			contacts = append(contacts, s.Contact)
+		}
+		v.Until = s.End.Format(time.DateOnly)
+	}
+	v.Person = strings.Join(people, " & ")
+	v.Contact = strings.Join(contacts, " · ")
+	return v, nil
 }

@@ -5,6 +5,7 @@ import "net/http"
 func (h *Handler) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.board)
+	mux.HandleFunc("GET /events", h.events)
 	mux.HandleFunc("GET /sites/{slug}", h.site)
 	mux.HandleFunc("GET /api/v1/sites", h.apiSites)
 	mux.HandleFunc("GET /api/v1/sites/{slug}", h.apiSite)

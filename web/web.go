@@ -33,6 +33,12 @@ type Options struct {
 	Title   string           // the board's heading; default "Walnut"
 	Version string           // shown in /healthz
 	Now     func() time.Time // default time.Now
+
+	// Board: the live hub behind /events (nil: no live updates), the
+	// support roster (nil: nobody on support) and WALNUT_KIOSK_TOKEN.
+	Hub        *Hub
+	Roster     Roster
+	KioskToken string
 }
 
 // Handler holds the dependencies of every route.
@@ -43,6 +49,9 @@ type Handler struct {
 	version string
 	now     func() time.Time
 	assets  *assets.Server
+	hub     *Hub
+	roster  Roster
+	kiosk   Kiosk
 }
 
 // New returns the http.Handler for all of Walnut's routes.
@@ -54,6 +63,9 @@ func New(opts Options) http.Handler {
 		version: opts.Version,
 		now:     opts.Now,
 		assets:  assets.New(),
+		hub:     opts.Hub,
+		roster:  opts.Roster,
+		kiosk:   NewKiosk(opts.KioskToken),
 	}
 	if h.title == "" {
 		h.title = "Walnut"

@@ -8,6 +8,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type State string
@@ -89,6 +91,14 @@ type ProbesDefault struct {
 	State      State
 	HttpStatus int16
 	Reason     string
+}
+
+type Roster struct {
+	ID       int32
+	StartDay pgtype.Date
+	EndDay   pgtype.Date
+	Person   string
+	Contact  string
 }
 
 type Site struct {

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Channels on which the store announces changes.
+const (
+	// ChannelTransition carries one JSON object per state change of a site,
+	// sent by walnut_apply_probes.
+	ChannelTransition = "walnut_transition"
+	// ChannelProbes is notified once per written batch of probes; its
+	// payload is the number of probes.
+	ChannelProbes = "walnut_probes"
+)
+
+// ListenOptions tunes Listen; zero values take the defaults.
+type ListenOptions struct {
+	Logger *slog.Logger
+	// Backoff gives the wait before reconnect attempt n (1, 2, ...); default
+	// 500ms doubling to 30s.
+	Backoff func(n int) time.Duration
+	// OnNotify is called for each notification, in order, on Listen's
+	// goroutine; and with an empty channel after each (re)connection, since
+	// notifications sent while disconnected are lost.
+	OnNotify func(channel, payload string)
+	// OnState is called with true when listening starts and false when the
+	// connection is lost.
+	OnState func(up bool)
+}
+
+// Listen holds one connection of its own (outside the pool, which it would
+// otherwise starve) LISTENing on channels, and reconnects with backoff when
+// the connection drops. It returns when ctx ends.
+func (s *Store) Listen(ctx context.Context, channels []string, opts ListenOptions) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Backoff == nil {
+		opts.Backoff = func(n int) time.Duration {
+			return min(500*time.Millisecond<<min(n-1, 6), 30*time.Second)
+		}
+	}
+	if opts.OnNotify == nil {
+		opts.OnNotify = func(string, string) {}
+	}
+	if opts.OnState == nil {
+		opts.OnState = func(bool) {}
+	}
+	failures := 0
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, channels, opts, &failures)
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		wait := opts.Backoff(failures)
+		opts.Logger.WarnContext(ctx, "listen: connection lost; reconnecting", "error", err, "retry_in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, channels []string, opts ListenOptions, failures *int) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, ch := range channels {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return fmt.Errorf("listen %s: %w", ch, err)
+		}
+	}
+	*failures = 0
+	opts.OnState(true)
+	defer opts.OnState(false)
+	opts.OnNotify("", "")
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		opts.OnNotify(n.Channel, n.Payload)
+	}
+}
