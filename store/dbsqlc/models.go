@@ -8,8 +8,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type State string
@@ -93,12 +91,30 @@ type ProbesDefault struct {
 	Reason     string
 }
 
-type Roster struct {
-	ID       int32
-	StartDay pgtype.Date
-	EndDay   pgtype.Date
-	Person   string
-	Contact  string
+type Rollup struct {
+	SiteID      int32
+	Res         int32
+	At          time.Time
+	OkMs        int64
+	NotokMs     int64
+	PendingMs   int64
+	Probes      int32
+	Timed       int32
+	LatencySum  int64
+	TtfbSum     int64
+	DnsSum      int64
+	ConnectSum  int64
+	TlsSum      int64
+	LatencyMax  int32
+	TtfbMax     int32
+	LatencyHist []int32
+	TtfbHist    []int32
+}
+
+type RollupCursor struct {
+	SiteID int32
+	At     time.Time
+	State  State
 }
 
 type Site struct {
