@@ -17,21 +17,30 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("config", "", "the config file (default $WALNUT_CONFIG, else $WALNUT_CONFIG_YAML's text, else walnut.yaml)")
 }
 
-// loadConfig reads the config from --config, WALNUT_CONFIG, the YAML in
-// WALNUT_CONFIG_YAML (for Heroku apps without a repository of their own), or
-// walnut.yaml, in that order, and builds each site's recipe.
-func loadConfig(path string, lookup env, reg *recipes.Registry) (*config.Config, error) {
+// configPath resolves where the config comes from: --config, WALNUT_CONFIG,
+// the YAML in WALNUT_CONFIG_YAML (for Heroku apps without a repository of
+// their own; the path is then ""), or walnut.yaml, in that order.
+func configPath(flagPath string, lookup env) string {
+	switch {
+	case flagPath != "":
+		return flagPath
+	case lookup.get("WALNUT_CONFIG") != "":
+		return lookup.get("WALNUT_CONFIG")
+	case lookup.get("WALNUT_CONFIG_YAML") != "":
+		return ""
+	}
+	return "walnut.yaml"
+}
+
+// loadConfig reads the config from where configPath says and builds each
+// site's recipe.
+func loadConfig(flagPath string, lookup env, reg *recipes.Registry) (*config.Config, error) {
 	build := func(name string, opts map[string]any) (any, error) {
 		return reg.Build(name, recipes.Options(opts))
 	}
-	switch {
-	case path != "":
-	case lookup.get("WALNUT_CONFIG") != "":
-		path = lookup.get("WALNUT_CONFIG")
-	case lookup.get("WALNUT_CONFIG_YAML") != "":
+	path := configPath(flagPath, lookup)
+	if path == "" {
 		return config.Parse("WALNUT_CONFIG_YAML", []byte(lookup.get("WALNUT_CONFIG_YAML")), lookup, build)
-	default:
-		path = "walnut.yaml"
 	}
 	return config.Load(path, lookup, build)
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,13 +137,16 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 }
 
-// TestServeEndToEnd runs walnut serve as a user would, against a real
-// database and an upstream the test flips, and follows the flip through the
-// API.
-func TestServeEndToEnd(t *testing.T) {
-	t.Parallel()
-	up := newUpstream(t, 200)
-	cfg := writeConfig(t, fmt.Sprintf("sites:\n  - {name: App, url: \"%s/\", interval: 1s, timeout: 1s}\n", up.URL))
+// served is a walnut serve running in the test, on a fresh database.
+type served struct {
+	base   string
+	log    *syncWriter
+	done   chan int
+	cancel context.CancelFunc
+}
+
+func startServe(t *testing.T, cfg string) *served {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -150,42 +154,72 @@ func TestServeEndToEnd(t *testing.T) {
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	environ := fakeEnv(map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "PORT": port})
-
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncWriter
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--config", cfg}, &stderr, &stderr, environ) }()
+	s := &served{base: "http://127.0.0.1:" + port, log: &syncWriter{}, done: make(chan int, 1), cancel: cancel}
+	go func() { s.done <- run(ctx, []string{"serve", "--config", cfg}, s.log, s.log, environ) }()
+	t.Cleanup(func() {
+		cancel()
+		<-s.done
+	})
+	return s
+}
 
-	waitState := func(want string) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			var sites []struct{ Slug, State string }
-			resp, err := http.Get("http://127.0.0.1:" + port + "/api/v1/sites")
-			if err == nil {
-				json.NewDecoder(resp.Body).Decode(&sites) //nolint:errcheck // retried below
-				resp.Body.Close()
-			}
-			if len(sites) == 1 && sites[0].State == want {
-				return
-			}
-			select {
-			case code := <-done:
-				t.Fatalf("serve exited with %d:\n%s", code, stderr.String())
-			case <-time.After(100 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("site never became %s (sites %v); log:\n%s", want, sites, stderr.String())
-			}
+// states returns the API's state of each site.
+func (s *served) states() map[string]string {
+	var sites []struct{ Slug, State string }
+	resp, err := http.Get(s.base + "/api/v1/sites")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if json.NewDecoder(resp.Body).Decode(&sites) != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, site := range sites {
+		out[site.Slug] = site.State
+	}
+	return out
+}
+
+// waitFor polls until cond holds, failing the test after 30 s or if serve
+// exits.
+func (s *served) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		select {
+		case code := <-s.done:
+			t.Fatalf("serve exited with %d while waiting for %s:\n%s", code, what, s.log.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; log:\n%s", what, s.log.String())
 		}
 	}
-	waitState("ok")
-	up.status.Store(500)
-	waitState("notok")
-	up.status.Store(200)
-	waitState("ok")
+}
 
-	resp, err := http.Get("http://127.0.0.1:" + port + "/metrics")
+func (s *served) waitState(t *testing.T, slug, want string) {
+	t.Helper()
+	s.waitFor(t, slug+" "+want, func() bool { return s.states()[slug] == want })
+}
+
+// TestServeEndToEnd runs walnut serve as a user would, against a real
+// database and an upstream the test flips, and follows the flip through the
+// API.
+func TestServeEndToEnd(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, 200)
+	cfg := writeConfig(t, fmt.Sprintf("sites:\n  - {name: App, url: \"%s/\", interval: 1s, timeout: 1s}\n", up.URL))
+	s := startServe(t, cfg)
+
+	s.waitState(t, "app", "ok")
+	up.status.Store(500)
+	s.waitState(t, "app", "notok")
+	up.status.Store(200)
+	s.waitState(t, "app", "ok")
+
+	resp, err := http.Get(s.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,8 +231,45 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	}
 
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("serve exited with %d after shutdown:\n%s", code, stderr.String())
+	s.cancel()
+	if code := <-s.done; code != 0 {
+		t.Fatalf("serve exited with %d after shutdown:\n%s", code, s.log.String())
+	}
+	s.done <- 0 // for the cleanup
+}
+
+// TestServeReload changes the config under a running serve: a new site is
+// probed, a removed one retired, and a broken config leaves the running one.
+func TestServeReload(t *testing.T) {
+	t.Parallel()
+	up, down := newUpstream(t, 200), newUpstream(t, 503)
+	cfg := writeConfig(t, fmt.Sprintf("sites:\n  - {name: App, url: \"%s/\", interval: 1s, timeout: 1s}\n", up.URL))
+	s := startServe(t, cfg)
+	s.waitState(t, "app", "ok")
+
+	two := fmt.Sprintf("sites:\n  - {name: Worker, url: \"%s/\", interval: 1s, timeout: 1s}\n", down.URL)
+	if err := os.WriteFile(cfg, []byte(two), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "the new config", func() bool {
+		st := s.states()
+		_, appThere := st["app"]
+		return st["worker"] == "notok" && !appThere
+	})
+
+	if err := os.WriteFile(cfg, []byte("sites:\n  - name: Worker\n    urll: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "the bad config to be refused", func() bool {
+		return strings.Contains(s.log.String(), "config not reloaded") && strings.Contains(s.log.String(), `unknown key \"urll\"`)
+	})
+	if st := s.states(); st["worker"] != "notok" {
+		t.Fatalf("after a bad reload, sites = %v; want the old config still running", st)
 	}
 }

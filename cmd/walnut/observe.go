@@ -1,6 +1,8 @@
 package main
 
 import (
+	"sync/atomic"
+
 	"github.com/walnut-board/walnut/metrics"
 	"github.com/walnut-board/walnut/store"
 )
@@ -9,11 +11,13 @@ import (
 type observedSink struct {
 	next    *store.Writer
 	metrics *metrics.Metrics
-	slugs   map[int32]string
+	// slugs maps site ids to slugs for the metrics' labels; a reload
+	// swaps it whole.
+	slugs *atomic.Pointer[map[int32]string]
 }
 
 func (s observedSink) Add(p store.Probe) {
-	s.metrics.ObserveProbe(s.slugs[p.SiteID], string(p.State), p.Latency)
+	s.metrics.ObserveProbe((*s.slugs.Load())[p.SiteID], string(p.State), p.Latency)
 	s.next.Add(p)
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -77,26 +78,24 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return exitError
 	}
 	st := store.New(pool)
-	ids, err := st.SiteSync(ctx, siteSpecs(cfg))
-	if err != nil {
-		ln.Close()
-		fmt.Fprintln(stderr, "walnut serve:", err)
-		return exitError
-	}
-	sites := make([]checker.Site, len(cfg.Sites))
-	for i, s := range cfg.Sites {
-		sites[i] = checkerSite(s, ids[s.Slug])
-	}
-
 	mtr := metrics.New()
 	writer := store.NewWriter(st, logger.With("component", "writer"), store.WriterOptions{
 		FlushedFunc: func(f store.Flush) { mtr.ObserveBatch(f.Took, f.Err) },
 	})
 	observeWriter(mtr, writer)
-	slugs := make(map[int32]string, len(ids))
-	for slug, id := range ids {
-		slugs[id] = slug
+	var slugs atomic.Pointer[map[int32]string]
+	chk := checker.New(observedSink{next: writer, metrics: mtr, slugs: &slugs}, logger.With("component", "checker"), checker.Options{})
+	rl := &reloader{
+		path: configPath(*path, lookup), lookup: lookup, store: st, checker: chk,
+		slugs: &slugs, logger: logger.With("component", "config"),
 	}
+	sites, err := rl.apply(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintln(stderr, "walnut serve:", err)
+		return exitError
+	}
+
 	// The writer outlives the checker: it stops only after the last probe
 	// is handed over, then flushes.
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
@@ -104,18 +103,27 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	writerDone.Go(func() { writer.Run(writerCtx) })
 
 	checkCtx, stopChecks := context.WithCancel(ctx)
-	chk := checker.New(observedSink{next: writer, metrics: mtr, slugs: slugs}, logger.With("component", "checker"), checker.Options{})
 	checkerDone.Go(func() { chk.Run(checkCtx, sites) })
+	checkerDone.Go(func() { rl.run(checkCtx) })
 	checkerDone.Go(func() { maintainPartitions(checkCtx, st, logger) })
 
 	routes := http.NewServeMux()
 	routes.Handle("GET /metrics", mtr.Handler())
-	routes.Handle("/", web.New(web.Options{Store: st, Logger: logger.With("component", "web"), Version: buildVersion()}))
+	// The live board: one LISTEN connection per process, fanned out to
+	// every /events stream.
+	hub := web.NewHub(web.HubOptions{Store: st, Logger: logger.With("component", "live")})
+	checkerDone.Go(func() { hub.Run(checkCtx) })
+	routes.Handle("/", web.New(web.Options{
+		Store: st, Logger: logger.With("component", "web"), Version: buildVersion(),
+		Hub: hub, Roster: st, KioskToken: lookup.get("WALNUT_KIOSK_TOKEN"),
+	}))
 	srv := &http.Server{
 		Handler:           routes,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Event streams never go idle: end them, or Shutdown waits them out.
+	srv.RegisterOnShutdown(hub.Close)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("walnut is serving", "board", "http://localhost:"+port+"/", "sites", len(sites), "version", buildVersion())

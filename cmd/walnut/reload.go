@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/walnut-board/walnut/checker"
+	"github.com/walnut-board/walnut/config"
+	"github.com/walnut-board/walnut/recipes"
+	"github.com/walnut-board/walnut/store"
+)
+
+// configPollInterval is how often serve looks at the config file's
+// modification time; SIGHUP reloads at once.
+const configPollInterval = 5 * time.Second
+
+// reloader applies a new config to a running serve: it syncs the sites table
+// (new sites appear, removed ones are retired) and hands the checker the new
+// set, which restarts only the runners whose site changed. A config with
+// errors is logged, line by line, and the running one stays.
+type reloader struct {
+	path    string // "" when the config came from WALNUT_CONFIG_YAML
+	lookup  env
+	store   *store.Store
+	checker *checker.Checker
+	slugs   *atomic.Pointer[map[int32]string]
+	logger  *slog.Logger
+	// reloadedFunc, when set, is called after each attempt; tests wait on it.
+	reloadedFunc func(error)
+}
+
+// sitesFor resolves a config's sites to the checker's, syncing the sites
+// table for their ids.
+func (r *reloader) apply(ctx context.Context, cfg *config.Config) ([]checker.Site, error) {
+	ids, err := r.store.SiteSync(ctx, siteSpecs(cfg))
+	if err != nil {
+		return nil, err
+	}
+	sites := make([]checker.Site, len(cfg.Sites))
+	slugs := make(map[int32]string, len(ids))
+	for i, s := range cfg.Sites {
+		sites[i] = checkerSite(s, ids[s.Slug])
+		slugs[ids[s.Slug]] = s.Slug
+	}
+	r.slugs.Store(&slugs)
+	return sites, nil
+}
+
+func (r *reloader) reload(ctx context.Context) error {
+	cfg, err := loadConfig(r.path, r.lookup, recipes.Builtin())
+	if err != nil {
+		for _, e := range unjoin(err) {
+			r.logger.Error("config not reloaded: keeping the running one", "problem", e.Error())
+		}
+		return err
+	}
+	sites, err := r.apply(ctx, cfg)
+	if err != nil {
+		r.logger.Error("config not reloaded: keeping the running one", "error", err)
+		return err
+	}
+	r.checker.Update(sites)
+	r.logger.Info("config reloaded", "sites", len(sites))
+	return nil
+}
+
+// run reloads on SIGHUP and when the config file changes, until ctx ends.
+func (r *reloader) run(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	tick := time.NewTicker(configPollInterval)
+	defer tick.Stop()
+	last := r.modTime()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.logger.Info("SIGHUP: reloading the config")
+		case <-tick.C:
+			mt := r.modTime()
+			if mt.Equal(last) {
+				continue
+			}
+			last = mt
+			r.logger.Info("the config file changed: reloading it", "file", r.path)
+		}
+		err := r.reload(ctx)
+		if r.reloadedFunc != nil {
+			r.reloadedFunc(err)
+		}
+	}
+}
+
+func (r *reloader) modTime() time.Time {
+	if r.path == "" {
+		return time.Time{}
+	}
+	fi, err := os.Stat(r.path)
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
