@@ -117,7 +117,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		Store: st, Logger: logger.With("component", "web"), Version: buildVersion(),
 		Hub: hub, Roster: st, KioskToken: lookup.get("WALNUT_KIOSK_TOKEN"),
 	}))
+	// Requests live in a context of their own, canceled at shutdown, so
+	// that event streams end at once and browsers reconnect to the next
+	// process instead of holding this one open until it is killed.
+	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer endRequests()
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 		Handler:           routes,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -140,6 +146,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	// Stop taking requests, then stop probing, then write what was probed.
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	endRequests()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("http shutdown", "error", err)
 	}
