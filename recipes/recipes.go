@@ -84,14 +84,17 @@ func NewRegistry() *Registry {
 	return &Registry{factories: map[string]Factory{}}
 }
 
-// Builtin returns a new registry holding the built-in recipes: status.
+// Builtin returns a new registry holding the built-in recipes: status,
+// rules, statuspage, circleci, github-actions and heroku.
 func Builtin() *Registry {
 	r := NewRegistry()
 	for name, f := range map[string]Factory{
-		"status":     NewStatus,
-		"rules":      NewRules,
-		"statuspage": NewStatuspage,
-		"circleci":   NewCircleCI,
+		"status":         NewStatus,
+		"rules":          NewRules,
+		"statuspage":     NewStatuspage,
+		"circleci":       NewCircleCI,
+		"github-actions": NewGitHubActions,
+		"heroku":         NewHeroku,
 	} {
 		if err := r.Register(name, f); err != nil {
 			panic(err) // a programming error in the table above

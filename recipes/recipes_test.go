@@ -23,10 +23,11 @@ func TestRegistry(t *testing.T) {
 		}
 	})
 
-	t.Run("BuiltinHasStatus", func(t *testing.T) {
+	t.Run("BuiltinHasEveryRecipe", func(t *testing.T) {
 		t.Parallel()
-		if names := Builtin().Names(); !slices.Contains(names, "status") {
-			t.Errorf("Names() = %v, want status among them", names)
+		want := []string{"circleci", "github-actions", "heroku", "rules", "status", "statuspage"}
+		if names := Builtin().Names(); !slices.Equal(names, want) {
+			t.Errorf("Names() = %v, want %v", names, want)
 		}
 	})
 

@@ -1,0 +1,105 @@
+package recipes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// heroku is the heroku recipe, for Heroku's status API: v4's
+// current-status ({"status":[{"system":"Apps","status":"green"},…]}) or the
+// older shape ({"status":{"Production":"green",…}}). Every watched system
+// green is ok; any other colour is notok, naming the system.
+type heroku struct {
+	systems []string // watch only these; nil for all
+}
+
+// NewHeroku is the factory of the heroku recipe. Option:
+//
+//   - systems: the systems to watch ("Apps", "Data", "Tools"; or
+//     "Production", "Development" on the older API); default all.
+func NewHeroku(opts Options) (Recipe, error) {
+	if err := checkKnown("heroku", opts, "systems"); err != nil {
+		return nil, err
+	}
+	h := &heroku{}
+	if v, ok := opts["systems"]; ok {
+		s, err := stringList("heroku", "systems", v)
+		if err != nil {
+			return nil, err
+		}
+		h.systems = s
+	}
+	return h, nil
+}
+
+type herokuSystem struct {
+	System string `json:"system"`
+	Status string `json:"status"`
+}
+
+// Check implements Recipe.
+func (h *heroku) Check(_ context.Context, resp *Response, _ FetchFunc) Verdict {
+	var doc struct {
+		Status json.RawMessage `json:"status"`
+	}
+	if v, ok := decodeAPI("Heroku", resp, &doc); !ok {
+		return v
+	}
+	var systems []herokuSystem
+	raw := bytes.TrimSpace(doc.Status)
+	switch {
+	case bytes.HasPrefix(raw, []byte("[")):
+		if err := json.Unmarshal(raw, &systems); err != nil {
+			return Verdict{State: NotOK, Reason: "Heroku: unexpected response (status list)"}
+		}
+	case bytes.HasPrefix(raw, []byte("{")):
+		var m map[string]string
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return Verdict{State: NotOK, Reason: "Heroku: unexpected response (status map)"}
+		}
+		for name, st := range m {
+			systems = append(systems, herokuSystem{System: name, Status: st})
+		}
+		slices.SortFunc(systems, func(a, b herokuSystem) int { return strings.Compare(a.System, b.System) })
+	default:
+		return Verdict{State: NotOK, Reason: "Heroku: unexpected response (no status)"}
+	}
+
+	var bad []string
+	if h.systems == nil {
+		if len(systems) == 0 {
+			return Verdict{State: NotOK, Reason: "Heroku: no systems in the response"}
+		}
+		for _, s := range systems {
+			if !strings.EqualFold(s.Status, "green") {
+				bad = append(bad, herokuBad(s))
+			}
+		}
+	} else {
+		for _, name := range h.systems {
+			i := slices.IndexFunc(systems, func(s herokuSystem) bool { return strings.EqualFold(strings.TrimSpace(s.System), name) })
+			switch {
+			case i < 0:
+				bad = append(bad, fmt.Sprintf("system %q not found", name))
+			case !strings.EqualFold(systems[i].Status, "green"):
+				bad = append(bad, herokuBad(systems[i]))
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return Verdict{State: OK}
+	}
+	return Verdict{State: NotOK, Reason: "Heroku: " + strings.Join(bad, ", ")}
+}
+
+func herokuBad(s herokuSystem) string {
+	st := clip(s.Status)
+	if st == "" {
+		st = "no status"
+	}
+	return clip(s.System) + " " + st
+}
