@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/walnut-board/walnut/store/dbsqlc"
@@ -143,6 +144,11 @@ func (s *Store) WriteProbes(ctx context.Context, batch []Probe) (int, error) {
 	}
 	if err := s.rollupProbes(ctx, tx, batch); err != nil {
 		return 0, err
+	}
+	// One cheap notification per batch, so that live boards learn of fresh
+	// probes (a site's last probe time) and not only of transitions.
+	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", ChannelProbes, strconv.Itoa(len(batch))); err != nil {
+		return 0, fmt.Errorf("write %d probes: notify: %w", len(batch), err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("write %d probes: commit: %w", len(batch), err)

@@ -8,6 +8,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type State string
@@ -115,6 +117,14 @@ type RollupCursor struct {
 	SiteID int32
 	At     time.Time
 	State  State
+}
+
+type Roster struct {
+	ID       int32
+	StartDay pgtype.Date
+	EndDay   pgtype.Date
+	Person   string
+	Contact  string
 }
 
 type Site struct {
