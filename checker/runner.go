@@ -60,6 +60,10 @@ type Runner struct {
 	sink   Sink
 	logger *slog.Logger
 	opts   Options
+
+	// pendingSince is when the current run of pending probes began; zero
+	// when the last probe was not pending. Only the Run goroutine uses it.
+	pendingSince time.Time
 }
 
 // NewRunner returns a runner for site; call Run to start it. The logger gets
@@ -157,6 +161,7 @@ func (r *Runner) probeOnce(ctx context.Context) bool {
 		return false // shutdown or restart: context.Canceled is not the site's fault
 	}
 	p := out.probe
+	r.limitPending(&p)
 	if out.crash != nil {
 		r.logger.Error("recipe panicked", "reason", p.Reason, "stack", string(out.crash.stack))
 	}
@@ -166,9 +171,48 @@ func (r *Runner) probeOnce(ctx context.Context) bool {
 	return true
 }
 
+// limitPending turns a pending probe notok once the site has been pending
+// longer than its MaxPending: a build stuck "running" for hours, a vendor's
+// maintenance that never ends. The span runs from the first pending probe
+// of the current run to this one's At, so it follows the injected clock.
+func (r *Runner) limitPending(p *store.Probe) {
+	if p.State != store.StatePending {
+		r.pendingSince = time.Time{}
+		return
+	}
+	if r.pendingSince.IsZero() {
+		r.pendingSince = p.At
+	}
+	if r.site.MaxPending <= 0 {
+		return
+	}
+	if d := p.At.Sub(r.pendingSince); d > r.site.MaxPending {
+		p.State = store.StateNotOK
+		p.Reason = "pending for " + formatPending(d)
+	}
+}
+
+// formatPending is a duration as a person reads it: "2h10m", "45m", "3h";
+// under a minute, seconds ("40s").
+func formatPending(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int64(d.Round(time.Second)/time.Second))
+	}
+	d = d.Round(time.Minute)
+	h, m := int64(d/time.Hour), int64(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%dm", m)
+	case m == 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh%dm", h, m)
+}
+
 // recordCrash logs a panic of the loop and records it as a notok probe. The
 // sink may be what panicked, so a second panic here is swallowed.
 func (r *Runner) recordCrash(v any, stack []byte) {
+	r.pendingSince = time.Time{}
 	reason := newScrubber(r.site).clean(fmt.Sprintf("checker crashed: %v", v))
 	r.logger.Error("site runner crashed", "reason", reason, "stack", string(stack))
 	defer func() {

@@ -36,6 +36,10 @@ type Site struct {
 	Timeout     time.Duration // the whole exchange, body included; default DefaultTimeout
 	BodyLimit   int64         // bytes of body read; 0 means BodyLimit
 	Recipe      recipes.Recipe
+	// MaxPending is how long the site may stay pending: once its pending
+	// probes in a row span longer, they are notok, "pending for 2h10m".
+	// 0 means no limit.
+	MaxPending time.Duration
 	// Secrets are values to scrub from any reason, replaced by "***", as a
 	// last defence: the checker's own reasons never quote the URL anyway.
 	Secrets []string

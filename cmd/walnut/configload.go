@@ -86,5 +86,6 @@ func checkerSite(s config.Site, id int32) checker.Site {
 		ID: id, Slug: s.Slug, URL: s.URL, RedactedURL: s.RedactedURL,
 		Method: s.Method, Headers: s.Headers, Body: s.Body,
 		Interval: s.Interval, Timeout: s.Timeout, Recipe: rec, Secrets: s.Secrets,
+		MaxPending: s.MaxPending,
 	}
 }
