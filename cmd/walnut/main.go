@@ -45,6 +45,8 @@ Usage:
   walnut serve [--config F] [--demo]   migrate, probe and serve the board
   walnut migrate                       bring the database schema up to date
   walnut check [--config F] SLUG       probe one site once and print the verdict
+  walnut roster                        who is on support today and the next 7 days
+  walnut roster import FILE.csv        replace the support roster with a CSV file
   walnut config check [--config F]     validate the config and list its sites
   walnut version                       print the version
 
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup en
 		return cmdServe(ctx, args[1:], stdout, stderr, lookup)
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], stdout, stderr, lookup)
+	case "roster":
+		return cmdRoster(ctx, args[1:], stdout, stderr, lookup)
 	case "check":
 		return cmdCheck(ctx, args[1:], stdout, stderr, lookup)
 	case "config":

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/walnut-board/walnut/store"
+)
+
+// cmdRoster is `walnut roster` (who is on support today and the next seven
+// days) and `walnut roster import FILE.csv`.
+func cmdRoster(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) int {
+	if len(args) > 0 && args[0] == "import" {
+		return cmdRosterImport(ctx, args[1:], stdout, stderr, lookup)
+	}
+	fs := flag.NewFlagSet("walnut roster", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	date := fs.String("date", "", "show this day (YYYY-MM-DD) instead of today")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: walnut roster [--date YYYY-MM-DD]\n       walnut roster import FILE.csv\n\nPrints who is on support today (the server's local day) and the next 7 days.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "walnut roster: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitError
+	}
+	today := time.Now()
+	if *date != "" {
+		d, err := time.ParseInLocation(time.DateOnly, *date, time.Local)
+		if err != nil {
+			fmt.Fprintf(stderr, "walnut roster: --date %q is not a date like 2026-12-01\n", *date)
+			return exitError
+		}
+		today = d
+	}
+	st, closeDB, code := rosterStore(ctx, stderr, lookup)
+	if st == nil {
+		return code
+	}
+	defer closeDB()
+	last := today.AddDate(0, 0, 7)
+	shifts, err := st.RosterBetween(ctx, today, last)
+	if err != nil {
+		fmt.Fprintln(stderr, "walnut roster:", err)
+		return exitError
+	}
+	for i := range 8 {
+		day := today.AddDate(0, 0, i)
+		label := "          "
+		if i == 0 {
+			label = "today     "
+		}
+		fmt.Fprintf(stdout, "%s%s  %s\n", label, day.Format("Mon 2006-01-02"), onDuty(shifts, day))
+	}
+	return exitOK
+}
+
+// onDuty is who is on support on day, as the roster command prints it.
+func onDuty(shifts []store.Shift, day time.Time) string {
+	y, m, d := day.Date()
+	key := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	var people []string
+	for _, s := range shifts {
+		if !key.Before(s.Start) && !key.After(s.End) {
+			p := s.Person
+			if s.Contact != "" {
+				p += " (" + s.Contact + ")"
+			}
+			people = append(people, p)
+		}
+	}
+	if len(people) == 0 {
+		return "nobody on support"
+	}
+	return strings.Join(people, " & ")
+}
+
+func cmdRosterImport(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) int {
+	fs := flag.NewFlagSet("walnut roster import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `Usage: walnut roster import FILE.csv
+
+Replaces the whole support roster with the file's shifts, in one transaction.
+The header is start,end,person[,contact]; dates are YYYY-MM-DD and both ends
+are inclusive. Any bad row is an error naming its line, and then nothing is
+imported.`)
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError
+	}
+	name := fs.Arg(0)
+	f, err := os.Open(name)
+	if err != nil {
+		fmt.Fprintln(stderr, "walnut roster import:", err)
+		return exitError
+	}
+	defer f.Close()
+	shifts, err := parseRoster(f, name)
+	if err != nil {
+		fmt.Fprintln(stderr, "walnut roster import:", err)
+		return exitError
+	}
+	st, closeDB, code := rosterStore(ctx, stderr, lookup)
+	if st == nil {
+		return code
+	}
+	defer closeDB()
+	if err := st.RosterReplace(ctx, shifts); err != nil {
+		fmt.Fprintln(stderr, "walnut roster import:", err)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "imported %d shifts from %s; the roster now holds exactly these\n", len(shifts), name)
+	return exitOK
+}
+
+func rosterStore(ctx context.Context, stderr io.Writer, lookup env) (*store.Store, func(), int) {
+	logger := newLogger(stderr, lookup)
+	pool, closeDB, err := openDatabase(ctx, lookup, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "walnut roster:", err)
+		return nil, nil, exitError
+	}
+	if err := store.Migrate(ctx, pool, logger); err != nil {
+		closeDB()
+		fmt.Fprintln(stderr, "walnut roster:", err)
+		return nil, nil, exitError
+	}
+	return store.New(pool), closeDB, exitOK
+}
+
+// parseRoster reads a roster CSV. It reports every bad row, each with its
+// file and line, so that one run shows all there is to fix.
+func parseRoster(r io.Reader, name string) ([]store.Shift, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%s: empty file; the first line must be start,end,person[,contact]", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for i := range header {
+		header[i] = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff")))
+	}
+	h := strings.Join(header, ",")
+	if h != "start,end,person" && h != "start,end,person,contact" {
+		return nil, fmt.Errorf("%s:1: header is %q; want start,end,person or start,end,person,contact", name, h)
+	}
+	var shifts []store.Shift
+	var errs []error
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				errs = append(errs, fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err))
+				continue
+			}
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // a blank line
+		}
+		sh, err := parseShift(rec, len(header))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %v", name, line, err))
+			continue
+		}
+		shifts = append(shifts, sh)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("nothing imported:\n  %w", joinLines(errs))
+	}
+	return shifts, nil
+}
+
+func parseShift(rec []string, columns int) (store.Shift, error) {
+	if len(rec) != columns {
+		return store.Shift{}, fmt.Errorf("%d fields, want %d", len(rec), columns)
+	}
+	for i := range rec {
+		rec[i] = strings.TrimSpace(rec[i])
+	}
+	start, err := time.Parse(time.DateOnly, rec[0])
+	if err != nil {
+		return store.Shift{}, fmt.Errorf("start %q is not a date like 2026-12-01", rec[0])
+	}
+	end, err := time.Parse(time.DateOnly, rec[1])
+	if err != nil {
+		return store.Shift{}, fmt.Errorf("end %q is not a date like 2026-12-01", rec[1])
+	}
+	if end.Before(start) {
+		return store.Shift{}, fmt.Errorf("end %s is before start %s", rec[1], rec[0])
+	}
+	if rec[2] == "" {
+		return store.Shift{}, errors.New("person is empty")
+	}
+	sh := store.Shift{Start: start, End: end, Person: rec[2]}
+	if columns == 4 {
+		sh.Contact = rec[3]
+	}
+	return sh, nil
+}
+
+type lineErrors []error
+
+func (e lineErrors) Error() string {
+	s := make([]string, len(e))
+	for i, err := range e {
+		s[i] = err.Error()
+	}
+	return strings.Join(s, "\n  ")
+}
+
+func joinLines(errs []error) error { return lineErrors(errs) }
