@@ -124,7 +124,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	defer endRequests()
 	srv := &http.Server{
 		BaseContext:       func(net.Listener) context.Context { return reqCtx },
-		Handler:           routes,
+		Handler:           web.Protect(lookup.get("WALNUT_PASSWORD"), web.NewKiosk(lookup.get("WALNUT_KIOSK_TOKEN")), routes),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
