@@ -96,7 +96,7 @@ func (h *Handler) apiSite(w http.ResponseWriter, r *http.Request) {
 	out := siteDetailJSON{siteJSON: toSiteJSON(s), URL: s.URL, Retired: s.Retired, Uptime: map[string]*float64{}}
 	now := h.now()
 	for _, win := range uptimeWindows {
-		u, err := h.store.ProbeUptime(ctx, s.ID, s.Interval, now.Add(-win.span), now)
+		u, err := h.store.SiteUptime(ctx, s, now.Add(-win.span), now)
 		if err != nil {
 			h.fail(w, r, err, true)
 			return

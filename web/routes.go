@@ -11,6 +11,8 @@ func (h *Handler) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/sites/{slug}", h.apiSite)
 	mux.HandleFunc("GET /api/v1/sites/{slug}/probes", h.apiProbes)
 	mux.HandleFunc("GET /api/v1/sites/{slug}/transitions", h.apiTransitions)
+	mux.HandleFunc("GET /api/v1/sites/{slug}/series", h.apiSeries)
+	mux.HandleFunc("GET /badge/{file}", h.badge)
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.Handle("GET /assets/", h.assets)
 	return mux
