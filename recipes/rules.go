@@ -175,13 +175,24 @@ func compileRule(i int, item any) (rule, error) {
 		}
 		ru.reason = str
 	}
-	prog, err := expr.Compile(when, expr.Env(rulesEnv{}), expr.AsBool(), expr.MaxNodes(maxRuleNodes))
+	prog, err := compileWhen(when)
 	if err != nil {
 		return rule{}, &RuleError{Path: []any{"rules", i, "when"}, Err: compileError(err)}
 	}
 	ru.program = prog
 	ru.usesJS = mentions(when, "json")
 	return ru, nil
+}
+
+// compileWhen compiles a rule's expression. A panic inside expr on a
+// strange input becomes an error: a config must not crash Walnut.
+func compileWhen(when string) (prog *vm.Program, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			prog, err = nil, fmt.Errorf("cannot compile: %v", v)
+		}
+	}()
+	return expr.Compile(when, expr.Env(rulesEnv{}), expr.AsBool(), expr.MaxNodes(maxRuleNodes))
 }
 
 // compileError is expr's message on one line, with the column: its own
