@@ -39,8 +39,14 @@ lint: ## go vet and gofmt
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w on the files above"; exit 1; }
 
 .PHONY: test
-test: postgres lint verify ## every check: vet, gofmt, fresh generated code, tests with -race
+test: postgres lint verify ## every check: vet, gofmt, fresh generated code, tests with -race, a short fuzz
 	$(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz
+
+FUZZTIME ?= 5s
+.PHONY: fuzz
+fuzz: ## fuzz the recipes for FUZZTIME each (default 5s; FUZZTIME=10m for a long run)
+	@for f in FuzzAPIRecipes FuzzRules; do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./recipes/ || exit 1; done
 
 .PHONY: bench
 bench: postgres ## benchmarks against a throwaway local PostgreSQL
