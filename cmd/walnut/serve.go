@@ -53,6 +53,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		printConfigError(stderr, err)
 		return exitError
 	}
+	retention, err := retentionFromEnv(lookup)
+	if err != nil {
+		fmt.Fprintln(stderr, "walnut serve:", err)
+		return exitError
+	}
 
 	port := lookup.get("PORT")
 	if port == "" {
@@ -106,6 +111,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	checkerDone.Go(func() { chk.Run(checkCtx, sites) })
 	checkerDone.Go(func() { rl.run(checkCtx) })
 	checkerDone.Go(func() { maintainPartitions(checkCtx, st, logger) })
+	checkerDone.Go(func() { maintainRetention(checkCtx, st, logger, retention) })
 
 	routes := http.NewServeMux()
 	routes.Handle("GET /metrics", mtr.Handler())
