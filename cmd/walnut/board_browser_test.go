@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/walnut-board/walnut/store/storetest"
+)
+
+// chromiumPath finds Chromium for the browser test. Outside CI a missing
+// browser skips the test with what to install; in CI it fails it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("WALNUT_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed; .ci/run installs it (apt-get install chromium)")
+	}
+	t.Skip("chromium is not installed: install it (sudo apt-get install chromium) to run the browser test")
+	return ""
+}
+
+// artifactDir is where the browser test leaves its screenshots:
+// $WALNUT_ARTIFACTS, else testdata/out (ignored by git).
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("WALNUT_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "out")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// boardUpstream answers /ok/*, /down/*, /building/* with 200, 503 and 202,
+// and /flip with whatever flip holds.
+func boardUpstream(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var flip atomic.Int32
+	flip.Store(200)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/flip":
+			w.WriteHeader(int(flip.Load()))
+		case strings.HasPrefix(r.URL.Path, "/down/"):
+			w.WriteHeader(503)
+		case strings.HasPrefix(r.URL.Path, "/building/"):
+			w.WriteHeader(202)
+		default:
+			w.WriteHeader(200)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &flip
+}
+
+// boardConfig is 60 sites in all three states, in three groups, one of them the
+// site the test turns red.
+func boardConfig(t *testing.T, upstream string) string {
+	var b strings.Builder
+	b.WriteString("defaults: {interval: 1s, timeout: 1s, recipe: {name: status, pending: [202]}}\nsites:\n")
+	fmt.Fprintf(&b, "  - {name: Checkout API, slug: flip, group: Our apps, url: %q}\n", upstream+"/flip")
+	vendors := []string{"GitHub", "Stripe", "Heroku", "AWS S3", "Cloudflare", "Sentry", "PagerDuty", "Slack", "Twilio", "SendGrid", "Auth0", "Datadog"}
+	for i, v := range vendors {
+		path := "/ok/"
+		if i == 3 || i == 9 {
+			path = "/down/"
+		}
+		fmt.Fprintf(&b, "  - {name: %q, group: Vendors, url: %q}\n", v, upstream+path+fmt.Sprint(i))
+	}
+	for i := range 20 {
+		path := "/ok/"
+		switch {
+		case i%6 == 1:
+			path = "/building/"
+		case i == 8:
+			path = "/down/"
+		}
+		fmt.Fprintf(&b, "  - {name: \"main · service-%02d\", group: CI builds, url: %q}\n", i+1, upstream+path+fmt.Sprint(i))
+	}
+	for i := range 27 {
+		path := "/ok/"
+		switch {
+		case i == 4 || i == 17:
+			path = "/down/"
+		case i%9 == 2:
+			path = "/building/"
+		}
+		fmt.Fprintf(&b, "  - {name: \"App %02d <script>\", slug: app-%02d, group: Our apps, url: %q}\n", i+1, i+1, upstream+path+fmt.Sprint(i))
+	}
+	return writeConfig(t, b.String())
+}
+
+// TestBoardInBrowser runs walnut serve and drives its board in headless
+// Chromium: tiles change live, a stopped stream shows the stale warning.
+func TestBoardInBrowser(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: no browser")
+	}
+	chromium := chromiumPath(t)
+	upstream, flip := boardUpstream(t)
+	port := freePort(t)
+	cfg := boardConfig(t, upstream.URL)
+	environ := fakeEnv(map[string]string{
+		"DATABASE_URL": storetest.NewDatabase(t), "PORT": port, "WALNUT_LOG_LEVEL": "warn",
+	})
+
+	serveCtx, stopServe := context.WithCancel(context.Background())
+	defer stopServe()
+	var logs syncWriter
+	served := make(chan int, 1)
+	go func() { served <- run(serveCtx, []string{"serve", "--config", cfg}, io.Discard, &logs, environ) }()
+	defer func() {
+		stopServe()
+		<-served
+	}()
+	base := "http://127.0.0.1:" + port
+	waitHealthy(t, base, served, &logs)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("force-dark-mode", true), // the TV theme
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1920, 1080),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	// The first run starts Chromium and ties it to its context, so it runs
+	// on the browser's own context; later steps carry their own timeouts.
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+
+	step := func(name string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, timeout)
+		defer cancel()
+		start := time.Now()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v\nserver log:\n%s", name, err, logs.String())
+		}
+		t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
+	}
+
+	// The first start of Chromium can be slow; later steps are bounded
+	// tighter.
+	step("load the board", 60*time.Second,
+		chromedp.EmulateViewport(1920, 1080),
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`body.is-live`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-slug=flip][data-state=ok]`)),
+		void(chromedp.Poll[bool](`document.querySelectorAll('[data-testid=tile][data-state=unknown]').length === 0`, chromedp.WithPollingTimeout(30*time.Second))),
+		void(chromedp.Evaluate[bool](`window.walnutNotReloaded = true`)),
+	)
+	var counts string
+	step("read the counts", 5*time.Second, into(&counts, chromedp.Text(chromedp.CSS(`#counts`))))
+	if !strings.Contains(counts, "5 DOWN") || !strings.Contains(counts, "7 PENDING") || !strings.Contains(counts, "48 OK") {
+		t.Errorf("counts = %q, want 5 DOWN, 7 PENDING, 48 OK", counts)
+	}
+
+	var png []byte
+	step("screenshot", 10*time.Second, into(&png, chromedp.CaptureScreenshot()))
+	shot := filepath.Join(artifactDir(t), "board.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of 60 sites at 1920×1080: %s", shot)
+
+	// Turn the upstream red: the tile changes in place, with no reload,
+	// and joins the failing strip.
+	flip.Store(503)
+	step("tile turns red live", 10*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`[data-slug=flip][data-state=notok]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#strip [data-slug=flip]`)),
+	)
+	var notReloaded bool
+	step("no reload", 5*time.Second, into(&notReloaded, chromedp.Evaluate[bool](`window.walnutNotReloaded === true`)))
+	if !notReloaded {
+		t.Error("the page reloaded to show the change")
+	}
+	var reason string
+	step("reason", 5*time.Second, into(&reason, chromedp.Text(chromedp.CSS(`#tile-flip .tile-reason`))))
+	if !strings.Contains(reason, "503") {
+		t.Errorf("red tile reason = %q, want the HTTP status", reason)
+	}
+
+	// Stop the server: the stream ends and the page says so loudly.
+	stopServe()
+	if code := <-served; code != exitOK {
+		t.Errorf("serve exited %d", code)
+	}
+	served <- exitOK // for the deferred wait
+	step("stale warning", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#stale`)))
+	var text string
+	step("stale text", 5*time.Second, into(&text, chromedp.Text(chromedp.CSS(`#stale`))))
+	if !strings.Contains(text, "out of date") {
+		t.Errorf("stale banner = %q", text)
+	}
+	step("screenshot stale", 10*time.Second, into(&png, chromedp.CaptureScreenshot()))
+	if err := os.WriteFile(filepath.Join(artifactDir(t), "board-stale.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitHealthy polls /healthz until the server answers, or fails when it
+// exits or takes over a minute.
+func waitHealthy(t *testing.T, base string, served <-chan int, logs *syncWriter) {
+	t.Helper()
+	deadline := time.NewTimer(time.Minute)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case code := <-served:
+			t.Fatalf("serve exited %d before answering:\n%s", code, logs.String())
+		case <-deadline.C:
+			t.Fatalf("serve did not answer /healthz within a minute:\n%s", logs.String())
+		case <-tick.C:
+		}
+	}
+}
+
+// void drops an action's value, to run it among others.
+func void[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := a(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+// into runs an action and stores its value in dst.
+func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		v, err := a(ctx, t)
+		*dst = v
+		return chromedp.Void{}, err
+	}
+}
