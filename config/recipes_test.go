@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +85,37 @@ sites:
 	}
 	if got := cfg.Sites[0].MaxPending; got != 2*time.Hour {
 		t.Errorf("MaxPending = %v", got)
+	}
+}
+
+// TestREADMEExamples parses every YAML example with a sites: list in the
+// READMEs with the real recipes, so the documentation cannot drift.
+func TestREADMEExamples(t *testing.T) {
+	t.Parallel()
+	reg := recipes.Builtin()
+	build := func(name string, opts map[string]any) (any, error) {
+		return reg.Build(name, recipes.Options(opts))
+	}
+	env := func(name string) (string, bool) { return "x-" + strings.ToLower(name), true }
+	for _, file := range []string{"../recipes/README.md", "../README.md"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks := strings.Split(string(b), "```yaml\n")[1:]
+		n := 0
+		for i, blk := range blocks {
+			blk = blk[:strings.Index(blk, "```")]
+			if !strings.HasPrefix(blk, "sites:") {
+				continue
+			}
+			n++
+			if _, err := Parse(fmt.Sprintf("%s#%d", file, i), []byte(blk), env, build); err != nil {
+				t.Errorf("example %d of %s:\n%s\n%v", i, file, blk, err)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no examples found", file)
+		}
 	}
 }
