@@ -35,6 +35,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return flagExit(err)
 	}
 	logger := newLogger(stderr, lookup)
+	defer startPprof(ctx, lookup.get("WALNUT_PPROF"), logger)()
 
 	if *demo {
 		url, stopDemo, err := startDemo(ctx, logger)
