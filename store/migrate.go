@@ -28,7 +28,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	for _, r := range results {
 		logger.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
 	}
-	return nil
+	return migrateRiver(ctx, pool, logger)
 }
 
 // MigrateDownToZero undoes every migration; tests use it to prove each Down
@@ -43,5 +43,5 @@ func MigrateDownToZero(ctx context.Context, pool *pgxpool.Pool) error {
 	if _, err := provider.DownTo(ctx, 0); err != nil {
 		return fmt.Errorf("migrate database down: %w", err)
 	}
-	return nil
+	return migrateRiverDown(ctx, pool)
 }

@@ -37,6 +37,7 @@ const (
 type Store struct {
 	pool *pgxpool.Pool
 	q    *dbsqlc.Queries
+	ins  inserter // River, for notification jobs (notify.go)
 }
 
 // New wraps a pool. The caller owns the pool and closes it.

@@ -67,6 +67,38 @@ func (e State) Valid() bool {
 	return false
 }
 
+type Instance struct {
+	ID          string
+	StartedAt   time.Time
+	HeartbeatAt time.Time
+}
+
+type Notification struct {
+	ID           int64
+	SiteID       int32
+	Sink         string
+	TransitionID int64
+	CreatedAt    time.Time
+	Attempts     int32
+	DoneAt       *time.Time
+	Outcome      string
+	Detail       string
+}
+
+type NotifyRoute struct {
+	SiteID   int32
+	Sinks    []string
+	Severity string
+}
+
+type NotifyStream struct {
+	SiteID    int32
+	Sink      string
+	Told      State
+	Held      string
+	HeldSince *time.Time
+}
+
 type Probe struct {
 	At         time.Time
 	SiteID     int32
@@ -139,6 +171,11 @@ type Site struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RetiredAt  *time.Time
+}
+
+type SiteLease struct {
+	SiteID int32
+	Owner  string
 }
 
 type SiteState struct {

@@ -1,0 +1,330 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/walnut-board/walnut/config"
+	"github.com/walnut-board/walnut/store"
+)
+
+// Options configures a Dispatcher.
+type Options struct {
+	Store       *store.Store
+	Sinks       map[string]Sink
+	Maintenance []config.Maintenance
+	BaseURL     string // WALNUT_URL: links to /sites/{slug}; "" for none
+	Logger      *slog.Logger
+
+	// Flap damping: FlapChanges changes within FlapWindow send one
+	// "flapping" notice and hold the rest until the site has held one
+	// state for FlapSettle. Defaults 5, 30 min, 10 min; FlapChanges < 0
+	// turns damping off.
+	FlapChanges int
+	FlapWindow  time.Duration
+	FlapSettle  time.Duration
+
+	// Backoff is the wait before retry n (1, 2, ...); default doubling from
+	// 5 s up to 10 min, with jitter. River gives up after MaxAttempts
+	// (default 25, about three days at the cap).
+	Backoff     func(attempt int) time.Duration
+	MaxAttempts int
+	Workers     int // concurrent deliveries; default 4
+
+	// For tests.
+	Now               func() time.Time
+	FetchPollInterval time.Duration // River's; default 1 s
+	ClientID          string        // River client id; default generated
+}
+
+// Dispatcher works the notification jobs: a River client whose one worker
+// drains a site's pending notices for one sink, in order.
+type Dispatcher struct {
+	st      *store.Store
+	sinks   map[string]Sink
+	windows []config.Maintenance
+	baseURL string
+	logger  *slog.Logger
+	now     func() time.Time
+	changes int
+	window  time.Duration
+	settle  time.Duration
+	backoff func(int) time.Duration
+	client  *river.Client[pgx.Tx]
+}
+
+// New builds a dispatcher; Start runs it.
+func New(opts Options) (*Dispatcher, error) {
+	d := &Dispatcher{
+		st:      opts.Store,
+		sinks:   opts.Sinks,
+		windows: opts.Maintenance,
+		baseURL: strings.TrimSuffix(opts.BaseURL, "/"),
+		logger:  opts.Logger,
+		now:     opts.Now,
+		changes: opts.FlapChanges,
+		window:  opts.FlapWindow,
+		settle:  opts.FlapSettle,
+		backoff: opts.Backoff,
+	}
+	if d.logger == nil {
+		d.logger = slog.New(slog.DiscardHandler)
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.changes == 0 {
+		d.changes = 5
+	}
+	if d.window <= 0 {
+		d.window = 30 * time.Minute
+	}
+	if d.settle <= 0 {
+		d.settle = 10 * time.Minute
+	}
+	if d.backoff == nil {
+		d.backoff = DefaultBackoff
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	ws := river.NewWorkers()
+	if err := river.AddWorkerSafely(ws, &worker{d: d}); err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	c, err := river.NewClient(riverpgxv5.New(opts.Store.Pool()), &river.Config{
+		ID:                opts.ClientID,
+		Logger:            d.logger.With("component", "river"),
+		Queues:            map[string]river.QueueConfig{store.NotifyQueue: {MaxWorkers: workers}},
+		Workers:           ws,
+		MaxAttempts:       opts.MaxAttempts,
+		FetchPollInterval: opts.FetchPollInterval,
+		FetchCooldown:     min(opts.FetchPollInterval, 100*time.Millisecond),
+		JobTimeout:        5 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	d.client = c
+	return d, nil
+}
+
+// DefaultBackoff doubles from 5 s to 10 min, with up to 20% jitter.
+func DefaultBackoff(attempt int) time.Duration {
+	d := 5 * time.Second << min(max(attempt-1, 0), 7)
+	d = min(d, 10*time.Minute)
+	return d + rand.N(d/5+1)
+}
+
+// Start starts working jobs; it returns at once.
+func (d *Dispatcher) Start(ctx context.Context) error { return d.client.Start(ctx) }
+
+// Stop waits for running deliveries to finish, then stops. Jobs not yet done
+// stay in the database for the next start, here or in another process.
+func (d *Dispatcher) Stop(ctx context.Context) error { return d.client.Stop(ctx) }
+
+// Subscribe passes River's events through, for tests and metrics.
+func (d *Dispatcher) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
+	return d.client.Subscribe(kinds...)
+}
+
+type worker struct {
+	river.WorkerDefaults[store.NotifyArgs]
+	d *Dispatcher
+}
+
+func (w *worker) Work(ctx context.Context, job *river.Job[store.NotifyArgs]) error {
+	err := w.d.drain(ctx, job.Args.SiteID, job.Args.Sink)
+	var ra *RetryAfterError
+	if errors.As(err, &ra) && ra.After > 0 {
+		// A rate limit is not a failure: wait as asked without using up
+		// an attempt.
+		return river.JobSnooze(ra.After)
+	}
+	return err
+}
+
+func (w *worker) NextRetry(job *river.Job[store.NotifyArgs]) time.Time {
+	return time.Now().Add(w.d.backoff(job.Attempt))
+}
+
+// drain delivers a stream's pending notices in order. It stops at the first
+// that must be retried and returns its error, so that River retries the job
+// with backoff; what was delivered before stays delivered.
+func (d *Dispatcher) drain(ctx context.Context, siteID int32, sinkName string) error {
+	st, err := d.st.NotifyStreamOpen(ctx, siteID, sinkName)
+	if err != nil {
+		return err
+	}
+	site, err := st.Site(ctx)
+	if err != nil {
+		st.Close(ctx) //nolint:errcheck // the site error is the one to report
+		return err
+	}
+	sink := d.sinks[sinkName]
+	var sendErr error
+	for {
+		n, err := st.Next(ctx)
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			sendErr = err
+			break
+		}
+		outcome, detail, err := d.handle(ctx, st, site, sink, n)
+		if err != nil {
+			d.logger.WarnContext(ctx, "notification will be retried", "sink", sinkName, "site", site.Slug, "attempt", n.Attempts+1, "error", err)
+			if aerr := st.Attempted(ctx, n.ID, err.Error()); aerr != nil {
+				err = errors.Join(err, aerr)
+			}
+			sendErr = err
+			break
+		}
+		if err := st.Done(ctx, n.ID, outcome, detail); err != nil {
+			sendErr = err
+			break
+		}
+	}
+	if sendErr == nil && sink != nil {
+		sendErr = d.checkHold(ctx, st, site, sink)
+	}
+	if err := st.Close(ctx); err != nil {
+		return errors.Join(sendErr, err)
+	}
+	return sendErr
+}
+
+// handle decides and sends one notice. A nil error with an outcome means the
+// notice is done with; an error means retry.
+func (d *Dispatcher) handle(ctx context.Context, st *store.NotifyStream, site store.NotifySite, sink Sink, n store.Notification) (outcome, detail string, err error) {
+	if sink == nil {
+		return "skipped", "sink not configured", nil
+	}
+	if _, in := maintenanceUntil(d.windows, site.Slug, n.At); in {
+		if st.Held != "maintenance" {
+			st.Held, st.HeldSince = "maintenance", &n.At
+		}
+		return "maintenance", "", nil
+	}
+	if st.Held == "maintenance" {
+		// The window is over; the site's news flows again.
+		st.Held, st.HeldSince = "", nil
+	}
+	if st.Held == "flapping" {
+		return "held", "flapping", nil
+	}
+	notice := d.notice(site, n)
+	if d.changes > 0 {
+		count, err := st.TransitionsBetween(ctx, n.At.Add(-d.window), n.At)
+		if err != nil {
+			return "", "", err
+		}
+		if count >= d.changes {
+			notice.Event, notice.Changes, notice.Window = EventFlapping, count, d.window
+			if err := d.send(ctx, sink, st, site, notice); err != nil {
+				return d.failed(ctx, st.Sink, site, notice, err)
+			}
+			// Unknown: whatever the site settles on is news.
+			st.Held, st.HeldSince, st.Told = "flapping", &n.At, store.StateUnknown
+			return "flapping", "", nil
+		}
+	}
+	if err := d.send(ctx, sink, st, site, notice); err != nil {
+		return d.failed(ctx, st.Sink, site, notice, err)
+	}
+	st.Told = n.To
+	return "sent", "", nil
+}
+
+// send calls the sink.
+func (d *Dispatcher) send(ctx context.Context, sink Sink, st *store.NotifyStream, site store.NotifySite, n Notice) error {
+	err := sink.Send(ctx, n)
+	if err == nil {
+		d.logger.InfoContext(ctx, "notification sent", "sink", st.Sink, "site", site.Slug, "event", n.Event, "to", n.To)
+	}
+	return err
+}
+
+// failed turns a sink's error into an outcome (skipped, failed) or a retry.
+func (d *Dispatcher) failed(ctx context.Context, sinkName string, site store.NotifySite, n Notice, err error) (string, string, error) {
+	if errors.Is(err, ErrSkip) {
+		return "skipped", "", nil
+	}
+	var perm *PermanentError
+	if errors.As(err, &perm) {
+		// Logged once, kept on the row for /healthz; retrying cannot fix a
+		// bad routing key or a revoked webhook.
+		d.logger.ErrorContext(ctx, "notification failed and will not be retried", "sink", sinkName, "site", site.Slug, "event", n.Event, "to", n.To, "error", err)
+		return "failed", err.Error(), nil
+	}
+	return "", "", err
+}
+
+// checkHold ends a hold whose reason has passed, telling the sink where the
+// site now stands if that differs from what it was last told, or schedules
+// another look.
+func (d *Dispatcher) checkHold(ctx context.Context, st *store.NotifyStream, site store.NotifySite, sink Sink) error {
+	now := d.now()
+	switch st.Held {
+	case "":
+		return nil
+	case "maintenance":
+		if end, in := maintenanceUntil(d.windows, site.Slug, now); in {
+			return d.st.NotifyWakeAt(ctx, st.SiteID, st.Sink, end.Add(time.Second))
+		}
+	case "flapping":
+		last, err := st.LastTransition(ctx)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if quiet := last.Add(d.settle); now.Before(quiet) {
+			return d.st.NotifyWakeAt(ctx, st.SiteID, st.Sink, quiet)
+		}
+	}
+	if site.State != st.Told && (site.State == store.StateOK || site.State == store.StateNotOK) {
+		at := now
+		if site.Since != nil {
+			at = *site.Since
+		}
+		n := Notice{
+			Event: EventSettled, Slug: site.Slug, Name: site.Name, URL: site.URL, Link: d.link(site.Slug),
+			Severity: site.Severity, From: st.Told, To: site.State, Reason: site.Reason, At: at,
+			HTTPStatus: site.HTTPStatus, Latency: site.Latency, TTFB: site.TTFB,
+		}
+		if err := d.send(ctx, sink, st, site, n); err != nil {
+			if _, _, err := d.failed(ctx, st.Sink, site, n, err); err != nil {
+				return err
+			}
+		} else {
+			st.Told = site.State
+		}
+	}
+	st.Held, st.HeldSince = "", nil
+	return nil
+}
+
+func (d *Dispatcher) link(slug string) string {
+	if d.baseURL == "" {
+		return ""
+	}
+	return d.baseURL + "/sites/" + slug
+}
+
+func (d *Dispatcher) notice(site store.NotifySite, n store.Notification) Notice {
+	return Notice{
+		Event: EventTransition, Slug: site.Slug, Name: site.Name, URL: site.URL, Link: d.link(site.Slug),
+		Severity: site.Severity, From: n.From, To: n.To, Reason: n.Reason, At: n.At,
+		HTTPStatus: n.HTTPStatus, Latency: n.Latency, TTFB: n.TTFB, DNS: n.DNS, Connect: n.Connect, TLS: n.TLS,
+	}
+}

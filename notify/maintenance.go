@@ -1,0 +1,71 @@
+package notify
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/walnut-board/walnut/config"
+)
+
+// maintenanceUntil reports whether a window covers the site at t and, if so,
+// when the last such window ends.
+func maintenanceUntil(windows []config.Maintenance, slug string, t time.Time) (time.Time, bool) {
+	var end time.Time
+	found := false
+	for _, m := range windows {
+		if !m.Matches(slug) {
+			continue
+		}
+		if e, ok := windowEnd(m, t); ok {
+			found = true
+			if e.After(end) {
+				end = e
+			}
+		}
+	}
+	return end, found
+}
+
+// windowEnd reports whether m is active at t, and when that occurrence ends.
+func windowEnd(m config.Maintenance, t time.Time) (time.Time, bool) {
+	if m.Weekly == nil {
+		if !t.Before(m.From) && t.Before(m.To) {
+			return m.To, true
+		}
+		return time.Time{}, false
+	}
+	w := m.Weekly
+	loc := w.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	// An occurrence starts on a listed day; one that runs past midnight may
+	// have started the day before.
+	for _, back := range []int{0, 1} {
+		y, mo, d := lt.AddDate(0, 0, -back).Date()
+		day := time.Date(y, mo, d, 0, 0, 0, 0, loc)
+		if !slices.Contains(w.Days, day.Weekday()) {
+			continue
+		}
+		start := clock(day, w.Start)
+		end := clock(day, w.End)
+		if !end.After(start) {
+			end = clock(day.AddDate(0, 0, 1), w.End)
+		}
+		if !t.Before(start) && t.Before(end) {
+			return end, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// clock is day at "HH:MM" ("24:00" is the next midnight).
+func clock(day time.Time, hhmm string) time.Time {
+	h, m, _ := strings.Cut(hhmm, ":")
+	hh, _ := strconv.Atoi(h)
+	mm, _ := strconv.Atoi(m)
+	return time.Date(day.Year(), day.Month(), day.Day(), hh, mm, 0, 0, day.Location())
+}

@@ -1,0 +1,226 @@
+// Package notify tells people about transitions: PagerDuty, Slack and a
+// webhook, one file per sink, behind the one-method Sink interface. The
+// store writes a notification row per transition and sink in the
+// transaction that records the transition, with a River job to wake the
+// dispatcher; the dispatcher (dispatcher.go) delivers each site's notices
+// to each sink in order, with retries and backoff, holding them while a site
+// flaps or is in a maintenance window.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/walnut-board/walnut/config"
+	"github.com/walnut-board/walnut/store"
+)
+
+// Sink names, as in the config's notify lists.
+const (
+	SinkPagerDuty = "pagerduty"
+	SinkSlack     = "slack"
+	SinkWebhook   = "webhook"
+)
+
+// Event is what a notice is about.
+type Event string
+
+const (
+	// EventTransition is a site's confirmed change of state.
+	EventTransition Event = "transition"
+	// EventFlapping says a site changes too often; further notices are
+	// held until it settles.
+	EventFlapping Event = "flapping"
+	// EventSettled gives a site's state once a hold (flapping, maintenance)
+	// ends, when it differs from what the sink was last told.
+	EventSettled Event = "settled"
+)
+
+// Notice is one message to a sink.
+type Notice struct {
+	Event    Event
+	Slug     string
+	Name     string
+	URL      string // redacted: scheme, host and path
+	Link     string // the site's page on the board; "" without WALNUT_URL
+	Severity string
+	From, To store.State
+	Reason   string
+	At       time.Time
+
+	// The probe that began the change; zero for flapping and settled
+	// notices that have none.
+	HTTPStatus                       int
+	Latency, TTFB, DNS, Connect, TLS time.Duration
+
+	// Flapping: how many changes within what window.
+	Changes int
+	Window  time.Duration
+}
+
+// Sink delivers notices. Send returns nil when the notice was accepted,
+// ErrSkip when the sink has nothing to say about it, a *PermanentError when
+// retrying cannot help (a bad key, a bad URL), and any other error to be
+// retried with backoff (a *RetryAfterError says when).
+type Sink interface {
+	Send(ctx context.Context, n Notice) error
+}
+
+// ErrSkip is returned by a sink that ignores a notice, such as PagerDuty for
+// a site turning pending.
+var ErrSkip = errors.New("nothing to send")
+
+// PermanentError is a delivery that retrying will not fix.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// RetryAfterError is a delivery the receiver asked to retry later (429).
+type RetryAfterError struct {
+	Err   error
+	After time.Duration // 0 when the receiver did not say
+}
+
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// httpError classifies a non-2xx answer of a plain HTTP sink: 429 and 408
+// and 5xx are retried, other 4xx are permanent.
+func httpError(sink string, resp *http.Response, body string) error {
+	err := fmt.Errorf("%s: HTTP %d: %s", sink, resp.StatusCode, strings.TrimSpace(body))
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return &RetryAfterError{Err: err, After: retryAfter(resp.Header.Get("Retry-After"))}
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
+		return err
+	default:
+		return &PermanentError{Err: err}
+	}
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// ciRecipes page nobody unless the config says so: a red build is news for
+// Slack, not a reason to wake someone.
+var ciRecipes = []string{"circleci", "github-actions"}
+
+// Routes says who hears about each site: its notify list, or by default
+// every configured sink (Slack only for CI recipes), less sinks that are not
+// configured.
+func Routes(sites []config.Site, configured []string) []store.NotifyRoute {
+	out := make([]store.NotifyRoute, len(sites))
+	for i, s := range sites {
+		want := s.Notify
+		if want == nil {
+			want = configured
+			if slices.Contains(ciRecipes, s.RecipeName) {
+				want = []string{SinkSlack}
+			}
+		}
+		var sinks []string
+		for _, w := range want {
+			if slices.Contains(configured, w) && !slices.Contains(sinks, w) {
+				sinks = append(sinks, w)
+			}
+		}
+		sev := s.Severity
+		if sev == "" {
+			sev = config.DefaultSeverity
+		}
+		out[i] = store.NotifyRoute{Slug: s.Slug, Sinks: sinks, Severity: sev}
+	}
+	return out
+}
+
+// Env is how the sinks find their settings; os.LookupEnv in production.
+type Env func(string) (string, bool)
+
+func (e Env) get(k string) string {
+	if e == nil {
+		return ""
+	}
+	v, _ := e(k)
+	return strings.TrimSpace(v)
+}
+
+// SinksFromEnv builds the sinks the environment configures:
+// PAGERDUTY_ROUTING_KEY (and PAGERDUTY_EVENTS_URL), SLACK_WEBHOOK_URL,
+// WALNUT_WEBHOOK_URL (and WALNUT_WEBHOOK_SECRET). hc is the HTTP client
+// they share; nil means one with a 10 s timeout.
+func SinksFromEnv(env Env, hc *http.Client) map[string]Sink {
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	sinks := map[string]Sink{}
+	if key := env.get("PAGERDUTY_ROUTING_KEY"); key != "" {
+		sinks[SinkPagerDuty] = NewPagerDuty(key, env.get("PAGERDUTY_EVENTS_URL"), hc)
+	}
+	if u := env.get("SLACK_WEBHOOK_URL"); u != "" {
+		sinks[SinkSlack] = NewSlack(u, hc)
+	}
+	if u := env.get("WALNUT_WEBHOOK_URL"); u != "" {
+		sinks[SinkWebhook] = NewWebhook(u, env.get("WALNUT_WEBHOOK_SECRET"), hc)
+	}
+	return sinks
+}
+
+// Names returns the sinks' names, sorted.
+func Names(sinks map[string]Sink) []string {
+	names := make([]string, 0, len(sinks))
+	for n := range sinks {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// summary is the one line a person reads first.
+func summary(n Notice) string {
+	switch n.Event {
+	case EventFlapping:
+		return fmt.Sprintf("%s is flapping: %d changes in %s; notices held until it settles", n.Name, n.Changes, n.Window)
+	case EventSettled:
+		return fmt.Sprintf("%s has settled: %s%s", n.Name, stateWord(n.To), reasonSuffix(n.Reason))
+	}
+	return fmt.Sprintf("%s is %s%s", n.Name, stateWord(n.To), reasonSuffix(n.Reason))
+}
+
+func stateWord(s store.State) string {
+	switch s {
+	case store.StateOK:
+		return "up"
+	case store.StateNotOK:
+		return "down"
+	case store.StatePending:
+		return "pending"
+	}
+	return string(s)
+}
+
+func reasonSuffix(r string) string {
+	if r == "" {
+		return ""
+	}
+	return ": " + r
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }

@@ -1,0 +1,152 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/walnut-board/walnut/store"
+)
+
+// Slack posts one message per notice to an incoming webhook
+// (SLACK_WEBHOOK_URL): Block Kit in an attachment coloured by state, with a
+// link to the site's page.
+type Slack struct {
+	url string
+	hc  *http.Client
+}
+
+// NewSlack returns the sink for an incoming webhook URL.
+func NewSlack(url string, hc *http.Client) *Slack { return &Slack{url: url, hc: hc} }
+
+var slackColors = map[store.State]string{
+	store.StateOK:      "#2eb67d",
+	store.StateNotOK:   "#e01e5a",
+	store.StatePending: "#9ca3af",
+}
+
+// SlackMessage is the incoming-webhook payload.
+type SlackMessage struct {
+	Text        string            `json:"text"`
+	Attachments []SlackAttachment `json:"attachments,omitempty"`
+}
+
+// SlackAttachment carries the colour bar and the blocks.
+type SlackAttachment struct {
+	Color  string `json:"color,omitempty"`
+	Blocks []any  `json:"blocks"`
+}
+
+func slackText(s string) map[string]any { return map[string]any{"type": "mrkdwn", "text": s} }
+
+// slackEscape escapes what Slack's mrkdwn treats as markup.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// SlackMessageFor renders a notice.
+func SlackMessageFor(n Notice) SlackMessage {
+	name := "*" + slackEscape(n.Name) + "*"
+	if n.Link != "" {
+		name = "*<" + n.Link + "|" + slackEscape(n.Name) + ">*"
+	}
+	var head string
+	color := slackColors[n.To]
+	switch n.Event {
+	case EventFlapping:
+		head = fmt.Sprintf(":warning: %s is flapping: %d changes in %s. Notices are held until it settles.", name, n.Changes, n.Window)
+		color = "#ecb22e"
+	case EventSettled:
+		head = fmt.Sprintf("%s %s has settled: *%s*", emoji(n.To), name, stateWord(n.To))
+	default:
+		head = fmt.Sprintf("%s %s is *%s*", emoji(n.To), name, stateWord(n.To))
+	}
+	if n.Reason != "" && n.Event != EventFlapping {
+		head += "\n" + slackEscape(n.Reason)
+	}
+	ctx := []string{}
+	if n.From != "" && n.From != store.StateUnknown {
+		ctx = append(ctx, "was "+stateWord(n.From))
+	}
+	ctx = append(ctx, "<!date^"+fmt.Sprint(n.At.Unix())+"^{date_short_pretty} {time_secs}|"+n.At.UTC().Format(time.RFC3339)+">")
+	if n.HTTPStatus != 0 {
+		ctx = append(ctx, fmt.Sprintf("HTTP %d", n.HTTPStatus))
+	}
+	if n.URL != "" {
+		ctx = append(ctx, slackEscape(n.URL))
+	}
+	return SlackMessage{
+		Text: summary(n),
+		Attachments: []SlackAttachment{{
+			Color: color,
+			Blocks: []any{
+				map[string]any{"type": "section", "text": slackText(head)},
+				map[string]any{"type": "context", "elements": []any{slackText(strings.Join(ctx, " · "))}},
+			},
+		}},
+	}
+}
+
+func emoji(s store.State) string {
+	switch s {
+	case store.StateOK:
+		return ":large_green_circle:"
+	case store.StateNotOK:
+		return ":red_circle:"
+	}
+	return ":white_circle:"
+}
+
+// Send posts the message. Slack answers 200 "ok", 429 with Retry-After, 4xx
+// for a bad or revoked URL (permanent) and 5xx when it is unwell.
+func (s *Slack) Send(ctx context.Context, n Notice) error {
+	return postJSON(ctx, s.hc, "slack", s.url, SlackMessageFor(n), nil)
+}
+
+// postJSON posts v and classifies the answer.
+func postJSON(ctx context.Context, hc *http.Client, sink, url string, v any, sign func(body []byte, h http.Header)) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return &PermanentError{Err: fmt.Errorf("%s: encode: %w", sink, err)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return &PermanentError{Err: fmt.Errorf("%s: bad URL", sink)}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "walnut")
+	if sign != nil {
+		sign(body, req.Header)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		// The error quotes the URL, which for Slack is the secret.
+		return fmt.Errorf("%s: post failed: %s", sink, transportReason(err))
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	return httpError(sink, resp, string(b))
+}
+
+// transportReason describes a transport error without its URL (a Slack
+// webhook URL is itself the secret).
+func transportReason(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return "timeout"
+		}
+		return ue.Err.Error()
+	}
+	return "network error"
+}

@@ -1,0 +1,311 @@
+package store
+
+import (
+	"context"
+
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/walnut-board/walnut/store/dbsqlc"
+)
+
+// NotifyQueue is the River queue of notification jobs.
+const NotifyQueue = "notify"
+
+// NotifyArgs is the River job that wakes the dispatcher for one site's sink.
+// The job carries no notice: the notifications table holds them, in order,
+// and the job drains every pending one of its stream. So a duplicate job is
+// harmless, and a job that fails is retried by River with backoff.
+type NotifyArgs struct {
+	SiteID int32  `json:"site_id"`
+	Sink   string `json:"sink"`
+}
+
+// Kind is the River job kind.
+func (NotifyArgs) Kind() string { return "walnut_notify" }
+
+// InsertOpts puts notification jobs on their own queue.
+func (NotifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: NotifyQueue} }
+
+// migrateRiver runs River's own migrations (its job tables).
+func migrateRiver(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	for _, v := range res.Versions {
+		logger.InfoContext(ctx, "river migration applied", "version", v.Version, "duration", v.Duration)
+	}
+	return nil
+}
+
+// inserter is an insert-only River client: the dispatcher's client works the
+// jobs, the store only adds them.
+type inserter struct {
+	once   sync.Once
+	client *river.Client[pgx.Tx]
+	err    error
+}
+
+func (s *Store) river() (*river.Client[pgx.Tx], error) {
+	s.ins.once.Do(func() {
+		s.ins.client, s.ins.err = river.NewClient(riverpgxv5.New(s.pool), &river.Config{
+			Logger: slog.New(slog.DiscardHandler),
+		})
+	})
+	return s.ins.client, s.ins.err
+}
+
+// enqueueNotifyTx adds a River job per stream that got notifications in tx,
+// so that they commit, or roll back, with the transitions themselves.
+func (s *Store) enqueueNotifyTx(ctx context.Context, tx pgx.Tx) error {
+	rows, err := s.q.NotifyWakeList(ctx, tx)
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	rc, err := s.river()
+	if err != nil {
+		return err
+	}
+	params := make([]river.InsertManyParams, len(rows))
+	for i, r := range rows {
+		params[i] = river.InsertManyParams{Args: NotifyArgs{SiteID: r.SiteID, Sink: r.Sink}}
+	}
+	_, err = rc.InsertManyTx(ctx, tx, params)
+	return err
+}
+
+// NotifyWakeAt schedules the dispatcher to look at a site's sink again at a
+// given time: when a maintenance window ends or a flapping site may have
+// settled.
+func (s *Store) NotifyWakeAt(ctx context.Context, siteID int32, sink string, at time.Time) error {
+	rc, err := s.river()
+	if err != nil {
+		return fmt.Errorf("schedule notify job: %w", err)
+	}
+	if _, err := rc.Insert(ctx, NotifyArgs{SiteID: siteID, Sink: sink}, &river.InsertOpts{Queue: NotifyQueue, ScheduledAt: at}); err != nil {
+		return fmt.Errorf("schedule notify job: %w", err)
+	}
+	return nil
+}
+
+// NotifyRoute is who hears about a site.
+type NotifyRoute struct {
+	Slug     string
+	Sinks    []string // pagerduty, slack, webhook; empty: nobody
+	Severity string
+}
+
+// NotifyRoutesSync replaces the routes with routes. Transitions of sites
+// without a route (or with no sinks) write no notifications.
+func (s *Store) NotifyRoutesSync(ctx context.Context, routes []NotifyRoute) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("sync notify routes: begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := s.q.NotifyRoutesDelete(ctx, tx); err != nil {
+		return fmt.Errorf("sync notify routes: %w", err)
+	}
+	for _, r := range routes {
+		if len(r.Sinks) == 0 {
+			continue
+		}
+		if err := s.q.NotifyRouteInsert(ctx, tx, dbsqlc.NotifyRouteInsertParams{Slug: r.Slug, Sinks: r.Sinks, Severity: r.Severity}); err != nil {
+			return fmt.Errorf("sync notify route of %s: %w", r.Slug, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("sync notify routes: commit: %w", err)
+	}
+	return nil
+}
+
+// NotifyStream is one site's sink, locked by one dispatcher until Close: it
+// is what keeps a site's notices in order across workers and processes.
+// Everything it does runs in its transaction; Close commits what was done
+// even when delivery stopped on an error, so a retry resumes after the last
+// notice delivered.
+type NotifyStream struct {
+	tx     pgx.Tx
+	q      *dbsqlc.Queries
+	SiteID int32
+	Sink   string
+
+	Told      State      // the last state the sink was told
+	Held      string     // "", "flapping" or "maintenance": notices held
+	HeldSince *time.Time // when the hold began
+}
+
+// NotifyStreamOpen locks a site's sink, waiting while another dispatcher has it.
+func (s *Store) NotifyStreamOpen(ctx context.Context, siteID int32, sink string) (*NotifyStream, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open notify stream %d/%s: %w", siteID, sink, err)
+	}
+	r, err := s.q.NotifyStreamLock(ctx, tx, dbsqlc.NotifyStreamLockParams{SiteID: siteID, Sink: sink})
+	if err != nil {
+		tx.Rollback(ctx) //nolint:errcheck // the lock error is the one to report
+		return nil, fmt.Errorf("open notify stream %d/%s: %w", siteID, sink, err)
+	}
+	return &NotifyStream{tx: tx, q: s.q, SiteID: siteID, Sink: sink, Told: State(r.Told), Held: r.Held, HeldSince: r.HeldSince}, nil
+}
+
+// Notification is one pending notice of a transition to a sink.
+type Notification struct {
+	ID         int64
+	Attempts   int
+	At         time.Time // when the site changed
+	From, To   State
+	Reason     string
+	HTTPStatus int // of the probe that began the change; 0 without a response
+	Latency    time.Duration
+	TTFB       time.Duration
+	DNS        time.Duration
+	Connect    time.Duration
+	TLS        time.Duration
+}
+
+// Next returns the oldest pending notification, or ErrNotFound.
+func (st *NotifyStream) Next(ctx context.Context) (Notification, error) {
+	r, err := st.q.NotificationNext(ctx, st.tx, dbsqlc.NotificationNextParams{SiteID: st.SiteID, Sink: st.Sink})
+	if err != nil {
+		return Notification{}, fmt.Errorf("next notification %d/%s: %w", st.SiteID, st.Sink, interpretError(err))
+	}
+	return Notification{
+		ID: r.ID, Attempts: int(r.Attempts), At: r.At, From: State(r.FromState), To: State(r.ToState),
+		Reason: r.Reason, HTTPStatus: int(r.HttpStatus), Latency: duration(r.LatencyUs),
+		TTFB: duration(r.TtfbUs), DNS: duration(r.DnsUs), Connect: duration(r.ConnectUs), TLS: duration(r.TlsUs),
+	}, nil
+}
+
+// Done records what became of a notification: sent, failed, skipped, held,
+// maintenance or flapping.
+func (st *NotifyStream) Done(ctx context.Context, id int64, outcome, detail string) error {
+	if err := st.q.NotificationDone(ctx, st.tx, dbsqlc.NotificationDoneParams{ID: id, Outcome: outcome, Detail: detail}); err != nil {
+		return fmt.Errorf("record notification %d: %w", id, err)
+	}
+	return nil
+}
+
+// Attempted records a failed attempt that will be retried.
+func (st *NotifyStream) Attempted(ctx context.Context, id int64, detail string) error {
+	if err := st.q.NotificationAttempt(ctx, st.tx, dbsqlc.NotificationAttemptParams{ID: id, Detail: detail}); err != nil {
+		return fmt.Errorf("record notification attempt %d: %w", id, err)
+	}
+	return nil
+}
+
+// Close saves the stream's memory and commits, releasing the lock.
+func (st *NotifyStream) Close(ctx context.Context) error {
+	defer st.tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := st.q.NotifyStreamSet(ctx, st.tx, dbsqlc.NotifyStreamSetParams{
+		SiteID: st.SiteID, Sink: st.Sink, Told: dbsqlc.State(st.Told), Held: st.Held, HeldSince: st.HeldSince,
+	}); err != nil {
+		return fmt.Errorf("save notify stream %d/%s: %w", st.SiteID, st.Sink, err)
+	}
+	if err := st.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("save notify stream %d/%s: %w", st.SiteID, st.Sink, err)
+	}
+	return nil
+}
+
+// NotifySite is what a notice says of its site, as it is now.
+type NotifySite struct {
+	Slug, Name, URL string // URL redacted
+	Severity        string
+	State           State
+	Reason          string
+	Since           *time.Time
+	HTTPStatus      int
+	Latency, TTFB   time.Duration
+}
+
+// Site returns the stream's site.
+func (st *NotifyStream) Site(ctx context.Context) (NotifySite, error) {
+	r, err := st.q.NotifySite(ctx, st.tx, st.SiteID)
+	if err != nil {
+		return NotifySite{}, fmt.Errorf("notify site %d: %w", st.SiteID, interpretError(err))
+	}
+	return NotifySite{
+		Slug: r.Slug, Name: r.Name, URL: r.Url, Severity: r.Severity, State: State(r.State),
+		Reason: r.Reason, Since: r.Since, HTTPStatus: int(r.HttpStatus),
+		Latency: duration(r.LatencyUs), TTFB: duration(r.TtfbUs),
+	}, nil
+}
+
+// TransitionsBetween counts the site's changes in (after, until], not
+// counting its first verdict.
+func (st *NotifyStream) TransitionsBetween(ctx context.Context, after, until time.Time) (int, error) {
+	n, err := st.q.TransitionCountBetween(ctx, st.tx, dbsqlc.TransitionCountBetweenParams{SiteID: st.SiteID, After: after, Until: until})
+	if err != nil {
+		return 0, fmt.Errorf("count transitions of site %d: %w", st.SiteID, err)
+	}
+	return int(n), nil
+}
+
+// LastTransition returns when the site last changed, or ErrNotFound.
+func (st *NotifyStream) LastTransition(ctx context.Context) (time.Time, error) {
+	at, err := st.q.TransitionLastAt(ctx, st.tx, st.SiteID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("last transition of site %d: %w", st.SiteID, interpretError(err))
+	}
+	return at, nil
+}
+
+// SinkHealth is how a sink's deliveries are going.
+type SinkHealth struct {
+	Sink          string
+	LastOutcome   string // sent, failed or flapping; "" before the first
+	LastDetail    string
+	LastAt        *time.Time
+	Pending       int
+	OldestPending *time.Time
+}
+
+// NotifyHealth reports each sink that has had notifications.
+func (s *Store) NotifyHealth(ctx context.Context) ([]SinkHealth, error) {
+	rows, err := s.q.NotifyHealth(ctx, s.pool)
+	if err != nil {
+		return nil, fmt.Errorf("notify health: %w", err)
+	}
+	out := make([]SinkHealth, len(rows))
+	for i, r := range rows {
+		out[i] = SinkHealth{
+			Sink: r.Sink, LastOutcome: r.Outcome, LastDetail: r.Detail, LastAt: notEpoch(r.DoneAt),
+			Pending: int(r.Pending), OldestPending: notEpoch(r.Oldest),
+		}
+	}
+	return out, nil
+}
+
+func notEpoch(t time.Time) *time.Time {
+	if t.Unix() == 0 {
+		return nil
+	}
+	return &t
+}
+
+// migrateRiverDown removes River's tables, for tests of Down migrations.
+func migrateRiverDown(ctx context.Context, pool *pgxpool.Pool) error {
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{TargetVersion: -1}); err != nil {
+		return fmt.Errorf("river migrations down: %w", err)
+	}
+	return nil
+}
