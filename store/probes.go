@@ -151,12 +151,6 @@ func (s *Store) WriteProbes(ctx context.Context, batch []Probe) (int, error) {
 	if err := s.rollupProbes(ctx, tx, batch); err != nil {
 		return 0, err
 	}
-	if n > 0 {
-		// Notifications commit with the transitions that caused them.
-		if err := s.enqueueNotifyTx(ctx, tx); err != nil {
-			return 0, fmt.Errorf("write %d probes: enqueue notifications: %w", len(batch), err)
-		}
-	}
 	// One cheap notification per batch, so that live boards learn of fresh
 	// probes (a site's last probe time) and not only of transitions.
 	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", ChannelProbes, strconv.Itoa(len(batch))); err != nil {
