@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/walnut-board/walnut/store/storetest"
 )
 
@@ -147,13 +149,20 @@ type served struct {
 
 func startServe(t *testing.T, cfg string) *served {
 	t.Helper()
+	return startServeOn(t, cfg, storetest.NewDatabase(t))
+}
+
+// startServeOn runs serve on a database of the caller's, so that several
+// instances can share one.
+func startServeOn(t *testing.T, cfg, databaseURL string) *served {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	environ := fakeEnv(map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "PORT": port})
+	environ := fakeEnv(map[string]string{"DATABASE_URL": databaseURL, "PORT": port})
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{base: "http://127.0.0.1:" + port, log: &syncWriter{}, done: make(chan int, 1), cancel: cancel}
 	go func() { s.done <- run(ctx, []string{"serve", "--config", cfg}, s.log, s.log, environ) }()
@@ -272,4 +281,82 @@ func TestServeReload(t *testing.T) {
 	if st := s.states(); st["worker"] != "notok" {
 		t.Fatalf("after a bad reload, sites = %v; want the old config still running", st)
 	}
+}
+
+// TestServeInstancesSplitSites runs two serve processes on one database:
+// they split the sites, and when one stops the other takes them all.
+func TestServeInstancesSplitSites(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, 200)
+	var yaml strings.Builder
+	yaml.WriteString("sites:\n")
+	for i := range 6 {
+		fmt.Fprintf(&yaml, "  - {name: S%d, url: \"%s/%d\", interval: 1s, timeout: 1s}\n", i, up.URL, i)
+	}
+	cfg := writeConfig(t, yaml.String())
+	dbURL := storetest.NewDatabase(t)
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	shares := func() map[string]int {
+		out := map[string]int{}
+		rows, err := pool.Query(context.Background(), `SELECT owner, count(*) FROM site_leases GROUP BY owner`)
+		if err != nil {
+			return out
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var owner string
+			var n int
+			if rows.Scan(&owner, &n) == nil {
+				out[owner] = n
+			}
+		}
+		return out
+	}
+
+	a := startServeOn(t, cfg, dbURL)
+	a.waitFor(t, "the first instance to hold every site", func() bool {
+		sh := shares()
+		return len(sh) == 1 && sumOf(sh) == 6
+	})
+	b := startServeOn(t, cfg, dbURL)
+	a.waitFor(t, "the sites to be split 3 and 3", func() bool {
+		sh := shares()
+		if len(sh) != 2 {
+			return false
+		}
+		for _, n := range sh {
+			if n != 3 {
+				return false
+			}
+		}
+		return true
+	})
+	a.waitFor(t, "every site probed", func() bool {
+		for _, st := range a.states() {
+			if st != "ok" {
+				return false
+			}
+		}
+		return len(a.states()) == 6
+	})
+
+	a.cancel()
+	<-a.done
+	a.done <- 0 // for the cleanup
+	b.waitFor(t, "the survivor to hold every site", func() bool {
+		sh := shares()
+		return len(sh) == 1 && sumOf(sh) == 6
+	})
+}
+
+func sumOf(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

@@ -20,21 +20,21 @@ import (
 const configPollInterval = 5 * time.Second
 
 // reloader applies a new config to a running serve: it syncs the sites table
-// (new sites appear, removed ones are retired) and hands the checker the new
-// set, which restarts only the runners whose site changed. A config with
+// (new sites appear, removed ones are retired) and hands the placer the new
+// set; the checker restarts only the runners whose site changed. A config with
 // errors is logged, line by line, and the running one stays.
 type reloader struct {
-	path    string // "" when the config came from WALNUT_CONFIG_YAML
-	lookup  env
-	store   *store.Store
-	checker *checker.Checker
-	slugs   *atomic.Pointer[map[int32]string]
-	logger  *slog.Logger
+	path   string // "" when the config came from WALNUT_CONFIG_YAML
+	lookup env
+	store  *store.Store
+	placer *placer
+	slugs  *atomic.Pointer[map[int32]string]
+	logger *slog.Logger
 	// reloadedFunc, when set, is called after each attempt; tests wait on it.
 	reloadedFunc func(error)
 }
 
-// sitesFor resolves a config's sites to the checker's, syncing the sites
+// apply resolves a config's sites to the checker's, syncing the sites
 // table for their ids.
 func (r *reloader) apply(ctx context.Context, cfg *config.Config) ([]checker.Site, error) {
 	ids, err := r.store.SiteSync(ctx, siteSpecs(cfg))
@@ -64,7 +64,7 @@ func (r *reloader) reload(ctx context.Context) error {
 		r.logger.Error("config not reloaded: keeping the running one", "error", err)
 		return err
 	}
-	r.checker.Update(sites)
+	r.placer.setSites(ctx, sites)
 	r.logger.Info("config reloaded", "sites", len(sites))
 	return nil
 }

@@ -91,11 +91,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	observeWriter(mtr, writer)
 	var slugs atomic.Pointer[map[int32]string]
 	chk := checker.New(observedSink{next: writer, metrics: mtr, slugs: &slugs}, logger.With("component", "checker"), checker.Options{})
+	place := newPlacer(st, chk, logger.With("component", "lease"))
 	rl := &reloader{
-		path: configPath(*path, lookup), lookup: lookup, store: st, checker: chk,
+		path: configPath(*path, lookup), lookup: lookup, store: st, placer: place,
 		slugs: &slugs, logger: logger.With("component", "config"),
 	}
-	sites, err := rl.apply(ctx, cfg)
+	allSites, err := rl.apply(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintln(stderr, "walnut serve:", err)
+		return exitError
+	}
+	// With other instances on the same database, this one probes its share.
+	sites, err := place.start(ctx, allSites)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintln(stderr, "walnut serve:", err)
@@ -111,6 +119,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	checkCtx, stopChecks := context.WithCancel(ctx)
 	checkerDone.Go(func() { chk.Run(checkCtx, sites) })
 	checkerDone.Go(func() { rl.run(checkCtx) })
+	checkerDone.Go(func() { place.run(checkCtx) })
 	checkerDone.Go(func() { maintainPartitions(checkCtx, st, logger) })
 	checkerDone.Go(func() { maintainRetention(checkCtx, st, logger, retention) })
 
@@ -139,7 +148,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	srv.RegisterOnShutdown(hub.Close)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	logger.Info("walnut is serving", "board", "http://localhost:"+port+"/", "sites", len(sites), "version", buildVersion())
+	logger.Info("walnut is serving", "board", "http://localhost:"+port+"/", "sites", len(allSites), "probing", len(sites), "instance", place.owner, "version", buildVersion())
 
 	code := exitOK
 	select {
