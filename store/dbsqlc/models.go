@@ -67,12 +67,6 @@ func (e State) Valid() bool {
 	return false
 }
 
-type Instance struct {
-	ID          string
-	StartedAt   time.Time
-	HeartbeatAt time.Time
-}
-
 type Notification struct {
 	ID           int64
 	SiteID       int32
@@ -171,11 +165,6 @@ type Site struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RetiredAt  *time.Time
-}
-
-type SiteLease struct {
-	SiteID int32
-	Owner  string
 }
 
 type SiteState struct {
