@@ -39,7 +39,7 @@ func TestProbeWithFollowUp(t *testing.T) {
 		},
 		"SlowFollowUp": {
 			workflows: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
-			want:      store.StateNotOK, reason: "CircleCI workflows: timed out after 500ms",
+			want:      store.StateNotOK, reason: "CircleCI workflows: timed out after 2s",
 		},
 	}
 	for name, tt := range tests {
@@ -66,7 +66,7 @@ func TestProbeWithFollowUp(t *testing.T) {
 			site := Site{
 				ID: 1, Slug: "ci", URL: srv.URL + "/api/v2/project/gh/o/r/pipeline?branch=main&circle-token=" + token,
 				Headers: map[string]string{"Circle-Token": token},
-				Timeout: 500 * time.Millisecond, Recipe: rec,
+				Timeout: 2 * time.Second, Recipe: rec,
 			}
 			p := Probe(probeCtx(t), nil, site, nil)
 			if p.State != tt.want || !strings.HasPrefix(p.Reason, tt.reason) {

@@ -203,7 +203,7 @@ func TestCircleCISlowFollowUp(t *testing.T) {
 		circleWorkflowPath:  {block: true},
 	})
 	start := time.Now()
-	got := checkURL(t, build(t, "circleci", nil), srv.URL+circlePipelinesPath, probeOpts{timeout: 300 * time.Millisecond})
+	got := checkURL(t, build(t, "circleci", nil), srv.URL+circlePipelinesPath, probeOpts{timeout: 2 * time.Second})
 	if got.State != NotOK || got.Reason != "CircleCI workflows: timeout" {
 		t.Errorf("Check = %+v", got)
 	}
