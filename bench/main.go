@@ -164,6 +164,7 @@ type result struct {
 	missed               int     // scheduled ticks with no probe
 	peakRSS, endRSS      int64   // bytes, walnut
 	cpu                  float64 // walnut CPU seconds in the window
+	cpuQuiet             float64 // walnut CPU seconds in the window's first half, before the board and API requests
 	pgCPU                float64 // PostgreSQL CPU seconds in the window (all its processes)
 	probeBytes, dbGrowth float64 // bytes per probe
 	boardP95, apiP95     float64 // seconds
@@ -293,6 +294,7 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 	if !sleep(ctx, half) {
 		return res, ctx.Err()
 	}
+	res.cpuQuiet = procCPU(pid) - cpu0
 	res.boardP95, res.boardN, res.boardBytes = timeGets(ctx, client, base+"/", cfg.requests, 60*time.Second)
 	res.apiP95, res.apiN, _ = timeGets(ctx, client, base+"/api/v1/sites", cfg.requests, 60*time.Second)
 	if rest := time.Until(winStart.Add(cfg.duration)); rest > 0 && !sleep(ctx, rest) {
@@ -763,7 +765,7 @@ func postmasterPID(dataDir string) int {
 func printTable(w io.Writer, cfg config, results []result) {
 	fmt.Fprintf(w, "Walnut scale run, %s UTC; window %s after warm-up; upstream delay %s±%s on %d ports; PostgreSQL fsync %s\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04"), cfg.duration, cfg.delay, cfg.jitter, cfg.ports, map[bool]string{true: "off", false: "on"}[cfg.ephemeral])
-	fmt.Fprintln(w, "| sites @ interval | probes/s written (of scheduled) | started ≤1s late | lateness p50 / p99 / max | missed | peak RSS (end) | Walnut CPU s / 1,000 probes (cores) | PostgreSQL CPU cores | bytes/probe (db growth) | `/` p95 (n, size) | `/api/v1/sites` p95 (n) | load |")
+	fmt.Fprintln(w, "| sites @ interval | probes/s written (of scheduled) | started ≤1s late | lateness p50 / p99 / max | missed | peak RSS (end) | Walnut CPU s / 1,000 probes: probing only; whole window (cores) | PostgreSQL CPU cores | bytes/probe (db growth) | `/` p95 (n, size) | `/api/v1/sites` p95 (n) | load |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
 		if r.err != nil && r.expected == 0 {
@@ -775,17 +777,18 @@ func printTable(w io.Writer, cfg config, results []result) {
 		if r.expected > 0 {
 			pct = 100 * float64(r.onTime) / float64(r.expected)
 		}
-		perK := 0.0
+		perK, quietK := 0.0, 0.0
 		if r.written > 0 {
 			perK = r.cpu / (float64(r.written) / 1000)
+			quietK = r.cpuQuiet / (float64(r.written) / 2000)
 		}
-		fmt.Fprintf(w, "| %d @ %s | %.1f of %.1f (%.2f%%) | %.2f%%%s | %s / %s / %s | %d | %s (%s)%s | %.3f (%.2f%s) | %.2f | %.0f (%.0f) | %s (%d, %s) | %s (%d) | %s |\n",
+		fmt.Fprintf(w, "| %d @ %s | %.1f of %.1f (%.2f%%) | %.2f%%%s | %s / %s / %s | %d | %s (%s)%s | %.2f; %.2f (%.2f%s) | %.2f | %.0f (%.0f) | %s (%d, %s) | %s (%d) | %s |\n",
 			r.run.n, r.run.interval,
 			float64(r.written)/secs, float64(r.expected)/secs, 100*float64(r.written)/math.Max(float64(r.expected), 1),
 			pct, target(r, "late"),
 			ms(r.lateP50), ms(r.lateP99), ms(r.lateMax), r.missed,
 			mib(r.peakRSS), mib(r.endRSS), target(r, "rss"),
-			perK, r.cpu/secs, target(r, "cpu"), r.pgCPU/secs,
+			quietK, perK, r.cpu/secs, target(r, "cpu"), r.pgCPU/secs,
 			r.probeBytes, r.dbGrowth,
 			ms(r.boardP95), r.boardN, kib(r.boardBytes), ms(r.apiP95), r.apiN, r.load1)
 	}
