@@ -101,6 +101,7 @@ type SiteView struct {
 	Retired     bool
 	Probes      []ProbeRow
 	Transitions []TransitionRow
+	History     HistoryView
 	CSSPath     string
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
 )
 
 func TestAPISiteUptimeFromRollups(t *testing.T) {
@@ -171,6 +173,66 @@ func TestBadge(t *testing.T) {
 	for _, path := range []string{"/badge/nope.svg", "/badge/billing.png"} {
 		if resp, _ := get(t, b.server.URL+path); resp.StatusCode != 404 {
 			t.Errorf("%s: status %d", path, resp.StatusCode)
+		}
+	}
+}
+
+func TestSitePageHistory(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, rng := range []string{"", "7d", "30d", "90d"} {
+		resp, body := get(t, b.server.URL+"/sites/billing?range="+rng)
+		if resp.StatusCode != 200 {
+			t.Fatalf("range %q: status %d", rng, resp.StatusCode)
+		}
+		doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rng
+		if want == "" {
+			want = "24h"
+		}
+		if got := doc.Find("[data-testid=history]").AttrOr("data-range", ""); got != want {
+			t.Errorf("range %q: data-range %q", rng, got)
+		}
+		if n := doc.Find("[data-testid=chart-latency] #chart-latency, [data-testid=chart-phases] #chart-phases").Length(); n != 2 {
+			t.Errorf("range %q: %d chart elements, want 2", rng, n)
+		}
+		if n := doc.Find("[data-testid=strip] li").Length(); n != 90 {
+			t.Errorf("range %q: strip of %d days, want 90", rng, n)
+		}
+		if got := doc.Find("[data-testid=uptime] dd").First().Text(); got != "50.0%" {
+			t.Errorf("range %q: 24h uptime %q, want 50.0%%", rng, got)
+		}
+		// Outage: billing went down at -5m and is still down.
+		row := doc.Find("[data-testid=outages] tbody tr")
+		if row.Length() != 1 || !strings.Contains(row.Text(), "ongoing") || !strings.Contains(row.Text(), "HTTP 503") {
+			t.Errorf("range %q: outages %q", rng, row.Text())
+		}
+		// Recent probes and transitions are still on the page.
+		if doc.Find("table.probes tbody tr").Length() != 2 || doc.Find("table.transitions tbody tr").Length() == 0 {
+			t.Errorf("range %q: recent probes or transitions missing", rng)
+		}
+		var scripts []string
+		doc.Find("script[src]").Each(func(_ int, s *goquery.Selection) { scripts = append(scripts, s.AttrOr("src", "")) })
+		found := false
+		for _, src := range scripts {
+			if !strings.HasPrefix(src, "/") || strings.HasPrefix(src, "//") {
+				t.Errorf("range %q: script from elsewhere: %s", rng, src)
+			}
+			if strings.HasSuffix(src, "/echarts.min.js") {
+				found = true
+				if resp, js := get(t, b.server.URL+src); resp.StatusCode != 200 || !strings.Contains(js, "echarts") {
+					t.Errorf("echarts script %s: status %d", src, resp.StatusCode)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("range %q: no echarts script among %q", rng, scripts)
+		}
+		if strings.Contains(body, "<script>alert") {
+			t.Errorf("range %q: a reason reached the page unescaped", rng)
 		}
 	}
 }
