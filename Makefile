@@ -51,6 +51,7 @@ fuzz: ## fuzz the recipes for FUZZTIME each (default 5s; FUZZTIME=10m for a long
 .PHONY: bench
 bench: postgres ## benchmarks against a throwaway local PostgreSQL
 	$(GO) test -run '^$$' -bench . -benchmem ./store/
+	$(GO) test -run '^$$' -bench . -benchmem ./views/ ./web/
 
 .PHONY: db/reset
 db/reset: ## delete the local PostgreSQL under .walnut/ (all history)

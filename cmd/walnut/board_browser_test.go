@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +18,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/store/storetest"
+	"github.com/walnut-board/walnut/web"
 )
 
 // chromiumPath finds Chromium for the browser test. Outside CI a missing
@@ -116,7 +119,7 @@ func boardConfig(t *testing.T, upstream string) string {
 		case i%9 == 2:
 			path = "/building/"
 		}
-		fmt.Fprintf(&b, "  - {name: \"App %02d <script>\", slug: app-%02d, group: Our apps, url: %q}\n", i+1, i+1, upstream+path+fmt.Sprint(i))
+		fmt.Fprintf(&b, "  - {name: \"App %02d\", slug: app-%02d, group: Our apps, url: %q}\n", i+1, i+1, upstream+path+fmt.Sprint(i))
 	}
 	return writeConfig(t, b.String())
 }
@@ -148,29 +151,7 @@ func TestBoardInBrowser(t *testing.T) {
 	base := "http://127.0.0.1:" + port
 	waitHealthy(t, base, served, &logs)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("force-dark-mode", true), // the TV theme
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1920, 1080),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	// The first run starts Chromium and ties it to its context, so it runs
-	// on the browser's own context; later steps carry their own timeouts.
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-
+	browser := newBrowser(t, chromium)
 	step := func(name string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(browser, timeout)
@@ -282,5 +263,108 @@ func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 		v, err := a(ctx, t)
 		*dst = v
 		return chromedp.Void{}, err
+	}
+}
+
+// newBrowser starts a headless Chromium with a fresh profile for the test.
+func newBrowser(t *testing.T, chromium string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("force-dark-mode", true), // the TV theme
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1920, 1080),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	// The first run starts Chromium and ties it to its context, so it runs
+	// on the browser's own context; later steps carry their own timeouts.
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+
+	return browser
+}
+
+// TestBoardFits200 shows 200 sites, a bad day's worth of them red, on a
+// 1920×1080 screen and checks that nothing needs scrolling.
+func TestBoardFits200(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: no browser")
+	}
+	chromium := chromiumPath(t)
+	ctx := context.Background()
+	st := store.New(storetest.Pool(t))
+	groups := []string{"Vendors", "CI builds", "Checkout", "Search", "Payments", "Internal tools", "Data", "Mobile"}
+	specs := make([]store.SiteSpec, 200)
+	for i := range specs {
+		specs[i] = store.SiteSpec{
+			Slug: fmt.Sprintf("site-%03d", i), Name: fmt.Sprintf("%s service %03d", groups[i%len(groups)], i),
+			Group: groups[i%len(groups)], URL: "https://example.com/", Interval: 30 * time.Second,
+		}
+	}
+	ids, err := st.SiteSync(ctx, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var probes []store.Probe
+	for i, sp := range specs {
+		p := store.Probe{SiteID: ids[sp.Slug], At: now.Add(-time.Duration(i%20) * time.Second), State: store.StateOK, HTTPStatus: 200}
+		switch {
+		case i%20 == 3:
+			p.State, p.HTTPStatus, p.Reason = store.StateNotOK, 503, "HTTP 503 Service Unavailable"
+		case i%13 == 5:
+			p.State, p.HTTPStatus, p.Reason = store.StatePending, 202, "build running"
+		}
+		probes = append(probes, p)
+	}
+	if _, err := st.WriteProbes(ctx, probes); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	if err := st.RosterReplace(ctx, []store.Shift{{Start: day.AddDate(0, 0, -1), End: day.AddDate(0, 0, 1), Person: "Grace Hopper", Contact: "@grace"}}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(web.New(web.Options{Store: st, Roster: st, Logger: slog.New(slog.DiscardHandler)}))
+	t.Cleanup(srv.Close)
+
+	browser := newBrowser(t, chromium)
+	run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		stepCtx, cancel := context.WithTimeout(browser, 60*time.Second)
+		defer cancel()
+		if err := chromedp.Do(stepCtx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	var overflow, tiles int
+	var png []byte
+	run("load 200 sites",
+		chromedp.EmulateViewport(1920, 1080),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`body.density-xl [data-slug=site-199]`)),
+		into(&tiles, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=tile]').length`)),
+		into(&overflow, chromedp.Evaluate[int](`document.documentElement.scrollHeight - window.innerHeight`)),
+		into(&png, chromedp.CaptureScreenshot()),
+	)
+	if err := os.WriteFile(filepath.Join(artifactDir(t), "board-200.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tiles != 200 {
+		t.Errorf("%d tiles, want 200", tiles)
+	}
+	if overflow > 0 {
+		t.Errorf("200 sites need %dpx of scrolling at 1920×1080", overflow)
 	}
 }
