@@ -4,6 +4,10 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 PORT ?= 8080
+# The scale harness (bench/): runs of N@INTERVAL, each measured for BENCH_DURATION.
+BENCH_RUNS ?= 100@10s,500@30s,1000@10s
+BENCH_DURATION ?= 2m
+INTERVAL ?= 10s
 
 .PHONY: help
 help: ## list the tasks
@@ -49,9 +53,14 @@ fuzz: ## fuzz the recipes for FUZZTIME each (default 5s; FUZZTIME=10m for a long
 	@for f in FuzzAPIRecipes FuzzRules; do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./recipes/ || exit 1; done
 
 .PHONY: bench
-bench: postgres ## benchmarks against a throwaway local PostgreSQL
+bench: postgres ## benchmarks; the scale harness for BENCH_RUNS, or N sites at INTERVAL (make bench N=1000)
 	$(GO) test -run '^$$' -bench . -benchmem ./store/
 	$(GO) test -run '^$$' -bench . -benchmem ./views/ ./web/
+	$(GO) run ./bench -runs $(if $(N),$(N)@$(INTERVAL),$(BENCH_RUNS)) -duration $(BENCH_DURATION)
+
+.PHONY: bench/large
+bench/large: postgres ## the scale harness with 10,000 sites at 10s, with profiles
+	$(GO) run ./bench -runs 10000@10s -duration $(BENCH_DURATION) -pprof
 
 .PHONY: db/reset
 db/reset: ## delete the local PostgreSQL under .walnut/ (all history)

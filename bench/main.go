@@ -53,7 +53,7 @@ func main() {
 		ephemeral = flag.Bool("ephemeral", false, "PostgreSQL without fsync (pglocal's test mode); default is fsync on, as in production")
 		binary    = flag.String("walnut", "", "walnut binary to run; empty: go build ./cmd/walnut from the current directory")
 		pprofOn   = flag.Bool("pprof", false, "set WALNUT_PPROF and save a 30s CPU profile and a heap profile of each run to -out")
-		outDir    = flag.String("out", "bench/out", "where profiles and logs go")
+		outDir    = flag.String("out", filepath.Join(os.TempDir(), "walnut-bench"), "where the walnut binary, its logs and profiles go")
 		keep      = flag.Bool("keep", false, "keep the cluster directory and logs of each run")
 	)
 	flag.Parse()
