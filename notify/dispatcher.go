@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,6 +52,7 @@ type Options struct {
 type Dispatcher struct {
 	st      *store.Store
 	sinks   map[string]Sink
+	mu      sync.Mutex // guards windows
 	windows []config.Maintenance
 	baseURL string
 	logger  *slog.Logger
@@ -124,6 +126,20 @@ func DefaultBackoff(attempt int) time.Duration {
 	d := 5 * time.Second << min(max(attempt-1, 0), 7)
 	d = min(d, 10*time.Minute)
 	return d + rand.N(d/5+1)
+}
+
+// SetMaintenance replaces the maintenance windows, on a config reload.
+func (d *Dispatcher) SetMaintenance(windows []config.Maintenance) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.windows = windows
+}
+
+func (d *Dispatcher) maintenanceUntil(slug string, t time.Time) (time.Time, bool) {
+	d.mu.Lock()
+	windows := d.windows
+	d.mu.Unlock()
+	return maintenanceUntil(windows, slug, t)
 }
 
 // Start starts working jobs; it returns at once.
@@ -211,7 +227,7 @@ func (d *Dispatcher) handle(ctx context.Context, st *store.NotifyStream, site st
 	if sink == nil {
 		return "skipped", "sink not configured", nil
 	}
-	if _, in := maintenanceUntil(d.windows, site.Slug, n.At); in {
+	if _, in := d.maintenanceUntil(site.Slug, n.At); in {
 		if st.Held != "maintenance" {
 			st.Held, st.HeldSince = "maintenance", &n.At
 		}
@@ -280,7 +296,7 @@ func (d *Dispatcher) checkHold(ctx context.Context, st *store.NotifyStream, site
 	case "":
 		return nil
 	case "maintenance":
-		if end, in := maintenanceUntil(d.windows, site.Slug, now); in {
+		if end, in := d.maintenanceUntil(site.Slug, now); in {
 			return d.st.NotifyWakeAt(ctx, st.SiteID, st.Sink, end.Add(time.Second))
 		}
 	case "flapping":

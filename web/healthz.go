@@ -10,6 +10,8 @@ type healthJSON struct {
 	Status  string `json:"status"`
 	Version string `json:"version,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	// Notify is how each alert sink's deliveries are going.
+	Notify []sinkHealthJSON `json:"notify,omitempty"`
 }
 
 // healthz answers 200 when the database answers, 503 with a reason if not.
@@ -21,5 +23,5 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 		h.writeJSON(w, r, http.StatusServiceUnavailable, healthJSON{Status: "unavailable", Version: h.version, Reason: "database unreachable"})
 		return
 	}
-	h.writeJSON(w, r, http.StatusOK, healthJSON{Status: "ok", Version: h.version})
+	h.writeJSON(w, r, http.StatusOK, healthJSON{Status: "ok", Version: h.version, Notify: h.notifyHealth(ctx)})
 }

@@ -41,6 +41,9 @@ type Options struct {
 	Hub        *Hub
 	Roster     Roster
 	KioskToken string
+
+	// Notify reports alert deliveries on /healthz; nil: not shown.
+	Notify NotifyHealth
 }
 
 // Handler holds the dependencies of every route.
@@ -54,6 +57,7 @@ type Handler struct {
 	hub     *Hub
 	roster  Roster
 	kiosk   Kiosk
+	notify  NotifyHealth
 }
 
 // New returns the http.Handler for all of Walnut's routes.
@@ -68,6 +72,7 @@ func New(opts Options) http.Handler {
 		hub:     opts.Hub,
 		roster:  opts.Roster,
 		kiosk:   NewKiosk(opts.KioskToken),
+		notify:  opts.Notify,
 	}
 	if h.title == "" {
 		h.title = "Walnut"

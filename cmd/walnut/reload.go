@@ -30,6 +30,7 @@ type reloader struct {
 	placer *placer
 	slugs  *atomic.Pointer[map[int32]string]
 	logger *slog.Logger
+	notify *notifier // alert routes and maintenance windows follow the config; nil: none
 	// reloadedFunc, when set, is called after each attempt; tests wait on it.
 	reloadedFunc func(error)
 }
@@ -40,6 +41,11 @@ func (r *reloader) apply(ctx context.Context, cfg *config.Config) ([]checker.Sit
 	ids, err := r.store.SiteSync(ctx, siteSpecs(cfg))
 	if err != nil {
 		return nil, err
+	}
+	if r.notify != nil {
+		if err := r.notify.apply(ctx, cfg); err != nil {
+			return nil, err
+		}
 	}
 	sites := make([]checker.Site, len(cfg.Sites))
 	slugs := make(map[int32]string, len(ids))

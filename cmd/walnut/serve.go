@@ -92,12 +92,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	var slugs atomic.Pointer[map[int32]string]
 	chk := checker.New(observedSink{next: writer, metrics: mtr, slugs: &slugs}, logger.With("component", "checker"), checker.Options{})
 	place := newPlacer(st, chk, logger.With("component", "lease"))
+	ntf, err := newNotifier(st, lookup, logger.With("component", "notify"))
+	if err != nil {
+		ln.Close()
+		fmt.Fprintln(stderr, "walnut serve:", err)
+		return exitError
+	}
 	rl := &reloader{
 		path: configPath(*path, lookup), lookup: lookup, store: st, placer: place,
-		slugs: &slugs, logger: logger.With("component", "config"),
+		slugs: &slugs, logger: logger.With("component", "config"), notify: ntf,
 	}
 	allSites, err := rl.apply(ctx, cfg)
 	if err != nil {
+		ln.Close()
+		fmt.Fprintln(stderr, "walnut serve:", err)
+		return exitError
+	}
+	if err := ntf.start(ctx); err != nil {
 		ln.Close()
 		fmt.Fprintln(stderr, "walnut serve:", err)
 		return exitError
@@ -132,6 +143,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	routes.Handle("/", web.New(web.Options{
 		Store: st, Logger: logger.With("component", "web"), Version: buildVersion(),
 		Hub: hub, Roster: st, KioskToken: lookup.get("WALNUT_KIOSK_TOKEN"),
+		Notify: st,
 	}))
 	// Requests live in a context of their own, canceled at shutdown, so
 	// that event streams end at once and browsers reconnect to the next
@@ -170,6 +182,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	checkerDone.Wait()
 	stopWriter()
 	writerDone.Wait()
+	// After the last write: its notices are in the database either way,
+	// and go out now or from the next process.
+	ntf.stop(shutdownCtx)
 	logger.Info("stopped", "probes_written", writer.Written(), "probes_dropped", writer.Dropped())
 	return code
 }

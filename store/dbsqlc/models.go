@@ -67,6 +67,12 @@ func (e State) Valid() bool {
 	return false
 }
 
+type Instance struct {
+	ID          string
+	StartedAt   time.Time
+	HeartbeatAt time.Time
+}
+
 type Notification struct {
 	ID           int64
 	SiteID       int32
@@ -165,6 +171,11 @@ type Site struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RetiredAt  *time.Time
+}
+
+type SiteLease struct {
+	SiteID int32
+	Owner  string
 }
 
 type SiteState struct {

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+
+	"github.com/walnut-board/walnut/config"
+	"github.com/walnut-board/walnut/notify"
+	"github.com/walnut-board/walnut/store"
+)
+
+// notifier wires alerting into serve: the sinks the environment configures,
+// who hears about which site (kept in the database, where the transaction
+// that records a transition reads it), and the dispatcher that delivers.
+type notifier struct {
+	store  *store.Store
+	sinks  []string
+	d      *notify.Dispatcher
+	logger *slog.Logger
+}
+
+func newNotifier(st *store.Store, lookup env, logger *slog.Logger) (*notifier, error) {
+	sinks := notify.SinksFromEnv(notify.Env(lookup), nil)
+	d, err := notify.New(notify.Options{
+		Store:   st,
+		Sinks:   sinks,
+		BaseURL: lookup.get("WALNUT_URL"),
+		Logger:  logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &notifier{store: st, sinks: notify.Names(sinks), d: d, logger: logger}, nil
+}
+
+// apply routes each site of cfg to its sinks and takes its maintenance
+// windows; serve calls it at start and on every reload.
+func (n *notifier) apply(ctx context.Context, cfg *config.Config) error {
+	routes := notify.Routes(cfg.Sites, n.sinks)
+	for i, s := range cfg.Sites {
+		for _, want := range s.Notify {
+			if !slices.Contains(routes[i].Sinks, want) {
+				n.logger.Warn("site wants a sink that is not configured", "site", s.Slug, "sink", want)
+			}
+		}
+	}
+	if err := n.store.NotifyRoutesSync(ctx, routes); err != nil {
+		return err
+	}
+	n.d.SetMaintenance(cfg.Maintenance)
+	return nil
+}
+
+func (n *notifier) start(ctx context.Context) error {
+	if len(n.sinks) == 0 {
+		n.logger.Info("alerting is off: no PAGERDUTY_ROUTING_KEY, SLACK_WEBHOOK_URL or WALNUT_WEBHOOK_URL")
+	} else {
+		n.logger.Info("alerting", "sinks", n.sinks)
+	}
+	// The dispatcher runs even without sinks, so that notices left from an
+	// earlier configuration are closed rather than kept pending.
+	return n.d.Start(ctx)
+}
+
+// stop lets deliveries in flight finish; the rest wait in the database.
+func (n *notifier) stop(ctx context.Context) {
+	if err := n.d.Stop(ctx); err != nil {
+		n.logger.Warn("stop alerting", "error", err)
+	}
+}
