@@ -1,0 +1,198 @@
+package notify
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/walnut-board/walnut/config"
+	"github.com/walnut-board/walnut/store"
+)
+
+var testNotice = Notice{
+	Event: EventTransition, Slug: "api", Name: "API", URL: "https://api.example.com/health",
+	Link: "https://walnut.example.com/sites/api", Severity: "critical",
+	From: store.StateOK, To: store.StateNotOK, Reason: "HTTP 503", At: time.Date(2026, 11, 25, 22, 0, 0, 0, time.UTC),
+	HTTPStatus: 503,
+}
+
+func TestWebhookSignsItsJSON(t *testing.T) {
+	t.Parallel()
+	var body []byte
+	var sig string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ = io.ReadAll(r.Body)
+		sig = r.Header.Get(SignatureHeader)
+	}))
+	defer srv.Close()
+
+	if err := NewWebhook(srv.URL, "s3cret", srv.Client()).Send(t.Context(), testNotice); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"slug": "api", "name": "API", "from": "ok", "to": "notok", "reason": "HTTP 503",
+		"at": "2026-11-25T22:00:00Z", "url": "https://walnut.example.com/sites/api", "event": "transition"} {
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v", k, got[k], want)
+		}
+	}
+	if sig != Sign([]byte("s3cret"), body) || !strings.HasPrefix(sig, "sha256=") {
+		t.Errorf("signature %q does not match the body", sig)
+	}
+}
+
+func TestHTTPSinkErrors(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		status    int
+		permanent bool
+		after     time.Duration
+	}{
+		"server error is retried":          {status: 500},
+		"rate limit says when":             {status: 429, after: 7 * time.Second},
+		"gone webhook is permanent":        {status: 410, permanent: true},
+		"bad payload is permanent":         {status: 400, permanent: true},
+		"request timeout is retried":       {status: 408},
+		"bad gateway is retried":           {status: 502},
+		"not found (revoked) is permanent": {status: 404, permanent: true},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "7")
+				http.Error(w, "no", c.status)
+			}))
+			defer srv.Close()
+			for _, sink := range []Sink{NewSlack(srv.URL, srv.Client()), NewWebhook(srv.URL, "", srv.Client())} {
+				err := sink.Send(t.Context(), testNotice)
+				var perm *PermanentError
+				if errors.As(err, &perm) != c.permanent {
+					t.Errorf("%T: permanent = %v, want %v (%v)", sink, !c.permanent, c.permanent, err)
+				}
+				var ra *RetryAfterError
+				if c.after > 0 && (!errors.As(err, &ra) || ra.After != c.after) {
+					t.Errorf("%T: want retry after %s, got %v", sink, c.after, err)
+				}
+			}
+		})
+	}
+}
+
+func TestSlackMessage(t *testing.T) {
+	t.Parallel()
+	var got SlackMessage
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
+			t.Error(err)
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	n := testNotice
+	n.Name = "API <prod>"
+	if err := NewSlack(srv.URL, srv.Client()).Send(t.Context(), n); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Attachments) != 1 || got.Attachments[0].Color != slackColors[store.StateNotOK] {
+		t.Fatalf("attachments = %+v", got.Attachments)
+	}
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(got.Attachments[0].Blocks); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	for _, want := range []string{"<https://walnut.example.com/sites/api|API &lt;prod&gt;>", "is *down*", "HTTP 503", "was up"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("blocks lack %q: %s", want, s)
+		}
+	}
+	if !strings.Contains(got.Text, "API <prod> is down") {
+		t.Errorf("fallback text = %q", got.Text)
+	}
+}
+
+func TestRoutesDefaults(t *testing.T) {
+	t.Parallel()
+	all := []string{SinkPagerDuty, SinkSlack, SinkWebhook}
+	sites := []config.Site{
+		{Slug: "api", RecipeName: "status"},
+		{Slug: "build", RecipeName: "circleci"},
+		{Slug: "gha", RecipeName: "github-actions"},
+		{Slug: "paged-build", RecipeName: "circleci", Notify: []string{"pagerduty"}},
+		{Slug: "quiet", Notify: []string{}},
+		{Slug: "wants-webhook", Notify: []string{"webhook", "slack"}, Severity: "warning"},
+	}
+	cases := map[string]struct {
+		configured []string
+		want       map[string][]string
+	}{
+		"everything configured": {all, map[string][]string{
+			"api": all, "build": {SinkSlack}, "gha": {SinkSlack}, "paged-build": {SinkPagerDuty},
+			"quiet": nil, "wants-webhook": {SinkWebhook, SinkSlack},
+		}},
+		"only pagerduty configured": {[]string{SinkPagerDuty}, map[string][]string{
+			"api": {SinkPagerDuty}, "build": nil, "gha": nil, "paged-build": {SinkPagerDuty},
+			"quiet": nil, "wants-webhook": nil,
+		}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			for _, r := range Routes(sites, c.configured) {
+				if !slices.Equal(r.Sinks, c.want[r.Slug]) {
+					t.Errorf("%s: sinks %v, want %v", r.Slug, r.Sinks, c.want[r.Slug])
+				}
+				wantSev := "critical"
+				if r.Slug == "wants-webhook" {
+					wantSev = "warning"
+				}
+				if r.Severity != wantSev {
+					t.Errorf("%s: severity %q", r.Slug, r.Severity)
+				}
+			}
+		})
+	}
+}
+
+func TestMaintenanceWindows(t *testing.T) {
+	t.Parallel()
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no tzdata:", err)
+	}
+	once := config.Maintenance{Sites: []string{"db-*"}, From: time.Date(2026, 12, 1, 22, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC)}
+	// Saturdays 23:00 to Sunday 02:00, New York time.
+	weekly := config.Maintenance{Sites: []string{"api"}, Weekly: &config.Weekly{Days: []time.Weekday{time.Saturday}, Start: "23:00", End: "02:00", Location: ny}}
+	windows := []config.Maintenance{once, weekly}
+	cases := map[string]struct {
+		slug string
+		at   time.Time
+		in   bool
+		end  time.Time
+	}{
+		"one-off, inside":          {"db-main", time.Date(2026, 12, 1, 22, 30, 0, 0, time.UTC), true, once.To},
+		"one-off, at the end":      {"db-main", once.To, false, time.Time{}},
+		"one-off, other site":      {"api", time.Date(2026, 12, 1, 22, 30, 0, 0, time.UTC), false, time.Time{}},
+		"weekly, saturday night":   {"api", time.Date(2026, 11, 28, 23, 30, 0, 0, ny), true, time.Date(2026, 11, 29, 2, 0, 0, 0, ny)},
+		"weekly, past midnight":    {"api", time.Date(2026, 11, 29, 1, 0, 0, 0, ny), true, time.Date(2026, 11, 29, 2, 0, 0, 0, ny)},
+		"weekly, sunday afternoon": {"api", time.Date(2026, 11, 29, 13, 0, 0, 0, ny), false, time.Time{}},
+		"weekly, friday night":     {"api", time.Date(2026, 11, 27, 23, 30, 0, 0, ny), false, time.Time{}},
+	}
+	for name, c := range cases {
+		end, in := maintenanceUntil(windows, c.slug, c.at)
+		if in != c.in || !end.Equal(c.end) {
+			t.Errorf("%s: (%v, %v), want (%v, %v)", name, end, in, c.end, c.in)
+		}
+	}
+}
