@@ -47,6 +47,7 @@ type BoardView struct {
 	Updated    string // when the page was rendered, RFC 3339
 	UpdatedAt  string // the same, as a person reads it: "14:03:12 UTC"
 	Version    string // the server's version; the page reloads when it changes
+	Instance   string // the server process; the page reloads when it changes too
 	Kiosk      bool   // opened with a kiosk token: read-only, no pointer
 	CSSPath    string
 	ScriptPath string

@@ -46,6 +46,7 @@ func (h *Handler) board(w http.ResponseWriter, r *http.Request) {
 		Updated:    rfc3339(now),
 		UpdatedAt:  now.UTC().Format("15:04:05") + " UTC",
 		Version:    h.version,
+		Instance:   h.boot,
 		Kiosk:      h.kiosk.Allowed(r),
 		CSSPath:    h.assets.Path("walnut.css"),
 		ScriptPath: h.assets.Path("board.js"),

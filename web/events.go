@@ -11,7 +11,8 @@ import (
 
 // events is GET /events, the board's server-sent event stream:
 //
-//	hello    {"version": ..., "heartbeat_ms": ...}, first; the page reloads when the version changed
+//	hello    {"version", "instance", "heartbeat_ms"}, first; the page reloads when the
+//	         version or the instance (the server process) changed: after a deploy
 //	status   {"listening": bool}: whether the server hears the database
 //	tile     a rendered tile (it names its slug in data-slug), per change
 //	swap     a rendered part of the board with an id: counts, strip, support
@@ -36,7 +37,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	defer h.hub.unsubscribe(c)
 
 	hello, _ := json.Marshal(map[string]any{ //nolint:errcheck // strings and a number
-		"version": h.version, "heartbeat_ms": h.hub.opts.Heartbeat.Milliseconds(),
+		"version": h.version, "instance": h.boot, "heartbeat_ms": h.hub.opts.Heartbeat.Milliseconds(),
 	})
 	send := func(evs ...sseEvent) bool {
 		// A TV that stopped reading must not pin this goroutine forever.

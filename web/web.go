@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/a-h/templ"
@@ -44,6 +45,8 @@ type Options struct {
 
 	// Notify reports alert deliveries on /healthz; nil: not shown.
 	Notify NotifyHealth
+	// SlackSigningSecret enables POST /slack/command; "" turns it off.
+	SlackSigningSecret string
 }
 
 // Handler holds the dependencies of every route.
@@ -58,6 +61,9 @@ type Handler struct {
 	roster  Roster
 	kiosk   Kiosk
 	notify  NotifyHealth
+	// slackSecret verifies slash commands (slack_command.go).
+	slackSecret []byte
+	boot        string // this process, so that a board reloads after a restart
 }
 
 // New returns the http.Handler for all of Walnut's routes.
@@ -73,6 +79,10 @@ func New(opts Options) http.Handler {
 		roster:  opts.Roster,
 		kiosk:   NewKiosk(opts.KioskToken),
 		notify:  opts.Notify,
+		boot:    strconv.FormatInt(time.Now().UnixNano(), 36),
+	}
+	if opts.SlackSigningSecret != "" {
+		h.slackSecret = []byte(opts.SlackSigningSecret)
 	}
 	if h.title == "" {
 		h.title = "Walnut"

@@ -5,6 +5,7 @@
   var body = document.body;
   var url = body.getAttribute("data-events");
   var version = body.getAttribute("data-version");
+  var instance = body.getAttribute("data-instance");
   var stale = document.getElementById("stale");
   var staleText = document.getElementById("stale-text");
   var updated = document.getElementById("updated");
@@ -143,7 +144,9 @@
     source = new EventSource(url);
     on("hello", function (data) {
       var h = JSON.parse(data);
-      if (version && h.version !== version) { location.reload(); return; }
+      // A new version, or a new process (a deploy, a restart): the page
+      // itself may have changed.
+      if (h.version !== version || (instance && h.instance !== instance)) { location.reload(); return; }
       heartbeat = h.heartbeat_ms || heartbeat;
       streamUp = true;
       attempts = 0;
