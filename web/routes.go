@@ -14,6 +14,7 @@ func (h *Handler) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/sites/{slug}/series", h.apiSeries)
 	mux.HandleFunc("GET /badge/{file}", h.badge)
 	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.HandleFunc("POST /slack/command", h.slackCommand)
 	mux.Handle("GET /assets/", h.assets)
 	return mux
 }
