@@ -123,8 +123,22 @@ func (w *Writer) Run(ctx context.Context) {
 		}
 		w.buffered.Store(int64(len(pending)))
 	}
+	// drain moves whatever waits in the intake to pending without blocking:
+	// while a backlog is written batch after batch, runners must never wait
+	// in Add, or a slow database would delay the probes themselves.
+	drain := func() {
+		for {
+			select {
+			case p := <-w.in:
+				take(p)
+			default:
+				return
+			}
+		}
+	}
 	flush := func(ctx context.Context) {
 		for len(pending) > 0 {
+			drain()
 			n := min(len(pending), w.opts.BatchSize)
 			err := w.write(ctx, pending[:n])
 			if err != nil && !permanent(err) {
@@ -151,15 +165,7 @@ func (w *Writer) Run(ctx context.Context) {
 				flush(ctx)
 			}
 		case <-ctx.Done():
-			for {
-				select {
-				case p := <-w.in:
-					take(p)
-					continue
-				default:
-				}
-				break
-			}
+			drain()
 			finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			flush(finalCtx)
 			cancel()
