@@ -349,6 +349,7 @@ func TestBoardFits200(t *testing.T) {
 		}
 	}
 	var overflow, tiles int
+	var staleHidden bool
 	var png []byte
 	run("load 200 sites",
 		chromedp.EmulateViewport(1920, 1080),
@@ -356,6 +357,7 @@ func TestBoardFits200(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`body.density-xl [data-slug=site-199]`)),
 		into(&tiles, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=tile]').length`)),
 		into(&overflow, chromedp.Evaluate[int](`document.documentElement.scrollHeight - window.innerHeight`)),
+		into(&staleHidden, chromedp.Evaluate[bool](`document.getElementById('stale').hidden`)),
 		into(&png, chromedp.CaptureScreenshot()),
 	)
 	if err := os.WriteFile(filepath.Join(artifactDir(t), "board-200.png"), png, 0o644); err != nil {
@@ -364,7 +366,23 @@ func TestBoardFits200(t *testing.T) {
 	if tiles != 200 {
 		t.Errorf("%d tiles, want 200", tiles)
 	}
+	if !staleHidden {
+		t.Error("the stale warning shows on a board whose probes are all fresh")
+	}
 	if overflow > 0 {
 		t.Errorf("200 sites need %dpx of scrolling at 1920×1080", overflow)
+	}
+
+	// A site whose last probe is older than three intervals (30s each)
+	// raises the warning and marks its tile.
+	var text string
+	run("a late probe",
+		void(chromedp.Evaluate[bool](`document.getElementById('tile-site-042').setAttribute('data-checked', new Date(Date.now() - 100000).toISOString()) === undefined`)),
+		chromedp.WaitVisible(chromedp.CSS(`#stale`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tile-site-042.tile-stale`)),
+		into(&text, chromedp.Text(chromedp.CSS(`#stale`))),
+	)
+	if !strings.Contains(text, "No recent probe for "+specs[42].Name) {
+		t.Errorf("stale warning = %q, want it to name the late site", text)
 	}
 }
