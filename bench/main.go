@@ -171,6 +171,10 @@ type result struct {
 	boardN, apiN         int
 	boardBytes           int
 	dropped              float64
+	queueMax, queueEnd   int     // the writer's backlog: highest seen in the window, at its end
+	batchMean            float64 // mean seconds per batch written in the window
+	batches              int
+	drain                time.Duration // how long the backlog took to empty after the window
 	notOK                int
 	load1                string // load average at the end of the window
 }
@@ -291,6 +295,19 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 				filepath.Join(cfg.outDir, fmt.Sprintf("cpu-%d.pprof", spec.n)), time.Duration(secs+30)*time.Second)
 		}
 	}()
+	// The writer's backlog, every 5s through the window.
+	batch0 := scrapeMetrics(ctx, client, base, "walnut_writer_batch_duration_seconds_sum", "walnut_writer_batch_duration_seconds_count")
+	samplerDone := make(chan struct{})
+	var maxQueue atomic.Int64
+	go func() {
+		defer close(samplerDone)
+		for sleep(ctx, 5*time.Second) && time.Now().Before(winStart.Add(cfg.duration)) {
+			q := scrapeMetrics(ctx, client, base, "walnut_writer_queue_depth")["walnut_writer_queue_depth"]
+			if int64(q) > maxQueue.Load() {
+				maxQueue.Store(int64(q))
+			}
+		}
+	}()
 	if !sleep(ctx, half) {
 		return res, ctx.Err()
 	}
@@ -319,11 +336,28 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 			fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
 		}
 	}
-	res.dropped = scrapeMetric(ctx, client, base, "walnut_writer_dropped_total")
+	<-samplerDone
+	m := scrapeMetrics(ctx, client, base, "walnut_writer_dropped_total", "walnut_writer_queue_depth",
+		"walnut_writer_batch_duration_seconds_sum", "walnut_writer_batch_duration_seconds_count")
+	res.dropped = m["walnut_writer_dropped_total"]
+	res.queueEnd = int(m["walnut_writer_queue_depth"])
+	res.queueMax = max(int(maxQueue.Load()), res.queueEnd)
+	if n := m["walnut_writer_batch_duration_seconds_count"] - batch0["walnut_writer_batch_duration_seconds_count"]; n > 0 {
+		res.batchMean = (m["walnut_writer_batch_duration_seconds_sum"] - batch0["walnut_writer_batch_duration_seconds_sum"]) / n
+		res.batches = int(n)
+	}
 
-	// Let the writer flush what was probed in the window (it flushes every
-	// 250ms; a backlog takes longer), then read the probes back.
-	sleep(ctx, 3*time.Second)
+	// Let the writer flush what was probed in the window: it flushes every
+	// 250ms, a backlog takes longer. Wait for its queue to empty, at most
+	// 2 minutes, then read the probes back.
+	drainStart := time.Now()
+	for time.Since(drainStart) < 2*time.Minute && sleep(ctx, time.Second) {
+		if scrapeMetrics(ctx, client, base, "walnut_writer_queue_depth")["walnut_writer_queue_depth"] == 0 {
+			break
+		}
+	}
+	res.drain = time.Since(drainStart)
+	sleep(ctx, time.Second) // the batch in flight
 	if err := measureProbes(ctx, db, spec, winStart, winEnd, &res); err != nil {
 		return res, err
 	}
@@ -646,23 +680,27 @@ func fetchTo(ctx context.Context, url, path string, limit time.Duration) error {
 	return err
 }
 
-func scrapeMetric(ctx context.Context, client *http.Client, base, name string) float64 {
+// scrapeMetrics reads unlabelled samples from /metrics; a name not found is
+// missing from the map.
+func scrapeMetrics(ctx context.Context, client *http.Client, base string, names ...string) map[string]float64 {
+	out := map[string]float64{}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	resp, err := client.Do(req)
 	if err != nil {
-		return math.NaN()
+		return out
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, name+" "); ok {
-			v, _ := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			return v
+		for _, name := range names {
+			if rest, ok := strings.CutPrefix(line, name+" "); ok {
+				out[name], _ = strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			}
 		}
 	}
-	return math.NaN()
+	return out
 }
 
 // procCPU is a process's user plus system CPU seconds, from /proc/PID/stat.
@@ -796,6 +834,10 @@ func printTable(w io.Writer, cfg config, results []result) {
 	fmt.Fprintln(w, "Targets (issue 9): 10,000 sites @ 10s: ≥99.5% of probes start ≤1s late, RSS ≤300 MB, Walnut leaves a core free (CPU cores < 1);")
 	fmt.Fprintln(w, "500 sites @ 30s: RSS <100 MB. ✓/✗ marks a figure against the target that applies to its row.")
 	for _, r := range results {
+		if r.batches > 0 {
+			fmt.Fprintf(w, "N=%d: writer: %d batches in the window, %.0f ms each on average, %.0f probes a batch; backlog up to %d probes, %d at the end, emptied %.0fs after\n",
+				r.run.n, r.batches, r.batchMean*1000, float64(r.written)/float64(r.batches), r.queueMax, r.queueEnd, r.drain.Seconds())
+		}
 		if r.dropped > 0 {
 			fmt.Fprintf(w, "N=%d: the writer dropped %.0f probes\n", r.run.n, r.dropped)
 		}
