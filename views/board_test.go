@@ -116,12 +116,15 @@ func TestStrip(t *testing.T) {
 
 func TestSupport(t *testing.T) {
 	t.Parallel()
-	_, doc := render(t, Support(SupportView{Person: "Ada " + evil, Contact: "@ada"}))
+	_, doc := render(t, Support(SupportView{Person: "Ada " + evil, Contact: "@ada", Until: "Sun 7 Dec"}))
 	if got := doc.Find(".support-person").Text(); got != "Ada "+evil {
 		t.Errorf("person = %q", got)
 	}
 	if got := doc.Find(".support-contact").Text(); got != "@ada" {
 		t.Errorf("contact = %q", got)
+	}
+	if got := doc.Find(".support-until").Text(); got != "until Sun 7 Dec" {
+		t.Errorf("until = %q", got)
 	}
 	_, doc = render(t, Support(SupportView{}))
 	if got := doc.Find("#support").Text(); !strings.Contains(got, "Nobody on support today") {

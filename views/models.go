@@ -27,7 +27,7 @@ type GroupView struct {
 type SupportView struct {
 	Person  string
 	Contact string
-	Until   string // the last day of the shift, YYYY-MM-DD
+	Until   string // the last day of the shift, as "Sun 7 Dec"
 }
 
 // SummaryView is the part of the board above the tiles that changes with

@@ -127,7 +127,7 @@ func readSupport(ctx context.Context, roster Roster, now time.Time) (views.Suppo
 		if s.Contact != "" {
 			contacts = append(contacts, s.Contact)
 		}
-		v.Until = s.End.Format(time.DateOnly)
+		v.Until = s.End.Format("Mon 2 Jan")
 	}
 	v.Person = strings.Join(people, " & ")
 	v.Contact = strings.Join(contacts, " · ")

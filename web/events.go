@@ -40,8 +40,9 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		"version": h.version, "instance": h.boot, "heartbeat_ms": h.hub.opts.Heartbeat.Milliseconds(),
 	})
 	send := func(evs ...sseEvent) bool {
-		// A TV that stopped reading must not pin this goroutine forever.
-		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		// A TV that stopped reading must not pin this goroutine forever. The
+		// deadline outlasts the wait for the next heartbeat, which moves it.
+		_ = rc.SetWriteDeadline(time.Now().Add(h.hub.opts.Heartbeat + 30*time.Second))
 		for _, ev := range evs {
 			if err := writeEvent(w, ev); err != nil {
 				return false
