@@ -39,7 +39,10 @@ type Options struct {
 	// (default 25, about three days at the cap).
 	Backoff     func(attempt int) time.Duration
 	MaxAttempts int
-	Workers     int // concurrent deliveries; default 4
+	// Workers is how many deliveries run at once, each holding a database
+	// connection while it talks to the sink; default 2, so that a slow
+	// sink cannot take the pool from the probe writer.
+	Workers int
 
 	// For tests.
 	Now               func() time.Time
@@ -98,7 +101,7 @@ func New(opts Options) (*Dispatcher, error) {
 	}
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = 4
+		workers = 2
 	}
 	ws := river.NewWorkers()
 	if err := river.AddWorkerSafely(ws, &worker{d: d}); err != nil {
@@ -297,7 +300,7 @@ func (d *Dispatcher) checkHold(ctx context.Context, st *store.NotifyStream, site
 		return nil
 	case "maintenance":
 		if end, in := d.maintenanceUntil(site.Slug, now); in {
-			return d.st.NotifyWakeAt(ctx, st.SiteID, st.Sink, end.Add(time.Second))
+			return st.WakeAt(ctx, end.Add(time.Second))
 		}
 	case "flapping":
 		last, err := st.LastTransition(ctx)
@@ -305,7 +308,7 @@ func (d *Dispatcher) checkHold(ctx context.Context, st *store.NotifyStream, site
 			return err
 		}
 		if quiet := last.Add(d.settle); now.Before(quiet) {
-			return d.st.NotifyWakeAt(ctx, st.SiteID, st.Sink, quiet)
+			return st.WakeAt(ctx, quiet)
 		}
 	}
 	if site.State != st.Told && (site.State == store.StateOK || site.State == store.StateNotOK) {

@@ -37,7 +37,7 @@ func (NotifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue:
 
 // migrateRiver runs River's own migrations (its job tables).
 func migrateRiver(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
-	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logger})
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fmt.Errorf("river migrations: %w", err)
 	}
@@ -133,6 +133,21 @@ func (s *Store) NotifyRoutesSync(ctx context.Context, routes []NotifyRoute) erro
 	return nil
 }
 
+// WakeAt schedules the dispatcher to look at the stream again at a given
+// time: when a maintenance window ends, or when a flapping site may have
+// settled. It commits with the stream, on the stream's connection, so a
+// dispatcher never waits for a second connection while holding one.
+func (st *NotifyStream) WakeAt(ctx context.Context, at time.Time) error {
+	rc, err := st.river()
+	if err != nil {
+		return fmt.Errorf("schedule notify job: %w", err)
+	}
+	if _, err := rc.InsertTx(ctx, st.tx, NotifyArgs{SiteID: st.SiteID, Sink: st.Sink}, &river.InsertOpts{Queue: NotifyQueue, ScheduledAt: at}); err != nil {
+		return fmt.Errorf("schedule notify job: %w", err)
+	}
+	return nil
+}
+
 // NotifyStream is one site's sink, locked by one dispatcher until Close: it
 // is what keeps a site's notices in order across workers and processes.
 // Everything it does runs in its transaction; Close commits what was done
@@ -141,6 +156,7 @@ func (s *Store) NotifyRoutesSync(ctx context.Context, routes []NotifyRoute) erro
 type NotifyStream struct {
 	tx     pgx.Tx
 	q      *dbsqlc.Queries
+	river  func() (*river.Client[pgx.Tx], error)
 	SiteID int32
 	Sink   string
 
@@ -160,7 +176,7 @@ func (s *Store) NotifyStreamOpen(ctx context.Context, siteID int32, sink string)
 		tx.Rollback(ctx) //nolint:errcheck // the lock error is the one to report
 		return nil, fmt.Errorf("open notify stream %d/%s: %w", siteID, sink, err)
 	}
-	return &NotifyStream{tx: tx, q: s.q, SiteID: siteID, Sink: sink, Told: State(r.Told), Held: r.Held, HeldSince: r.HeldSince}, nil
+	return &NotifyStream{tx: tx, q: s.q, river: s.river, SiteID: siteID, Sink: sink, Told: State(r.Told), Held: r.Held, HeldSince: r.HeldSince}, nil
 }
 
 // Notification is one pending notice of a transition to a sink.
