@@ -245,3 +245,32 @@ func dayOf(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
+
+// TestEventsEndWithRequest checks that a stream's handler returns, and
+// leaves the hub, when its client goes away.
+func TestEventsEndWithRequest(t *testing.T) {
+	t.Parallel()
+	b := setupLive(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.server.URL+"/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if n := b.hub.Clients(); n != 1 {
+		t.Fatalf("%d streams open, want 1", n)
+	}
+	cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	for b.hub.Clients() != 0 {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatal("the stream's handler did not return within 20s of its client leaving")
+		}
+	}
+}
