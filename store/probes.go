@@ -46,7 +46,9 @@ func (s *Store) ProbeListBySite(ctx context.Context, site Site, limit int) ([]Pr
 		return nil, nil
 	}
 	var rows []dbsqlc.ProbeListBySiteRow
-	for _, back := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 0} {
+	// The first look back covers limit probes at the site's interval, twice
+	// over: with the BRIN index on at it reads a few pages, not a whole day.
+	for _, back := range []time.Duration{2*time.Duration(limit)*site.Interval + time.Minute, 24 * time.Hour, 7 * 24 * time.Hour, 0} {
 		since := time.Time{}
 		if back > 0 {
 			since = site.CheckedAt.Add(-back)
@@ -141,6 +143,9 @@ func (s *Store) WriteProbes(ctx context.Context, batch []Probe) (int, error) {
 	n, err := s.q.ProbeApply(ctx, tx, apply)
 	if err != nil {
 		return 0, fmt.Errorf("write %d probes: apply states: %w", len(batch), err)
+	}
+	if err := s.rollupProbes(ctx, tx, batch); err != nil {
+		return 0, err
 	}
 	if n > 0 {
 		// Notifications commit with the transitions that caused them.
