@@ -157,14 +157,16 @@ func (s *Store) SiteUptime(ctx context.Context, site Site, from, to time.Time) (
 
 func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 
-func scale(d time.Duration, f float64) time.Duration { return time.Duration(math.Round(float64(d) * f)) }
+func scale(d time.Duration, f float64) time.Duration {
+	return time.Duration(math.Round(float64(d) * f))
+}
 
 // Bucket is a site's record over one step of a series.
 type Bucket struct {
-	At      time.Time // start of the bucket
+	At     time.Time // start of the bucket
 	Uptime           // time-weighted verdicts
-	Probes  int      // probes started in the bucket
-	Timed   int      // of which got a response, so have timings
+	Probes int       // probes started in the bucket
+	Timed  int       // of which got a response, so have timings
 	// Percentiles of probes that got a response, from the rollups' log
 	// histograms (within ±19 %, interpolated); zero without timed probes.
 	LatencyP50, LatencyP95, LatencyMax time.Duration
