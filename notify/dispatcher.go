@@ -237,8 +237,12 @@ func (d *Dispatcher) handle(ctx context.Context, st *store.NotifyStream, site st
 		return "maintenance", "", nil
 	}
 	if st.Held == "maintenance" {
-		// The window is over; the site's news flows again.
+		// The window is over; the site's news flows again, but coming back
+		// to what the sink already knows is no news.
 		st.Held, st.HeldSince = "", nil
+		if n.To == st.Told {
+			return "maintenance", "back as before the window", nil
+		}
 	}
 	if st.Held == "flapping" {
 		return "held", "flapping", nil

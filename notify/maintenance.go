@@ -28,6 +28,18 @@ func maintenanceUntil(windows []config.Maintenance, slug string, t time.Time) (t
 	return end, found
 }
 
+// ActiveWindow returns a window that covers the site at t, if any.
+func ActiveWindow(windows []config.Maintenance, slug string, t time.Time) (config.Maintenance, bool) {
+	for _, m := range windows {
+		if m.Matches(slug) {
+			if _, ok := windowEnd(m, t); ok {
+				return m, true
+			}
+		}
+	}
+	return config.Maintenance{}, false
+}
+
 // windowEnd reports whether m is active at t, and when that occurrence ends.
 func windowEnd(m config.Maintenance, t time.Time) (time.Time, bool) {
 	if m.Weekly == nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 
+	"github.com/walnut-board/walnut/checker"
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/notify"
 	"github.com/walnut-board/walnut/store"
@@ -18,6 +20,8 @@ type notifier struct {
 	sinks  []string
 	d      *notify.Dispatcher
 	logger *slog.Logger
+	// windows are the config's maintenance windows, for maintenanceSink.
+	windows atomic.Pointer[[]config.Maintenance]
 }
 
 func newNotifier(st *store.Store, lookup env, logger *slog.Logger) (*notifier, error) {
@@ -49,7 +53,14 @@ func (n *notifier) apply(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	n.d.SetMaintenance(cfg.Maintenance)
+	n.windows.Store(&cfg.Maintenance)
 	return nil
+}
+
+// sink wraps the checker's sink so that sites in a maintenance window read
+// as pending "maintenance".
+func (n *notifier) sink(next checker.Sink, slugs *atomic.Pointer[map[int32]string]) checker.Sink {
+	return maintenanceSink{next: next, slugs: slugs, windows: &n.windows}
 }
 
 func (n *notifier) start(ctx context.Context) error {
@@ -68,4 +79,27 @@ func (n *notifier) stop(ctx context.Context) {
 	if err := n.d.Stop(ctx); err != nil {
 		n.logger.Warn("stop alerting", "error", err)
 	}
+}
+
+// maintenanceSink turns the probes of a site in a maintenance window into
+// pending ones with reason "maintenance": the board shows it grey, its time
+// stays out of uptime, and nobody is paged.
+type maintenanceSink struct {
+	next    checker.Sink
+	slugs   *atomic.Pointer[map[int32]string]
+	windows *atomic.Pointer[[]config.Maintenance]
+}
+
+func (m maintenanceSink) Add(p store.Probe) {
+	if ws := m.windows.Load(); ws != nil && len(*ws) > 0 {
+		if slugs := m.slugs.Load(); slugs != nil {
+			if w, ok := notify.ActiveWindow(*ws, (*slugs)[p.SiteID], p.At); ok {
+				p.State, p.Reason = store.StatePending, "maintenance"
+				if w.Reason != "" {
+					p.Reason += ": " + w.Reason
+				}
+			}
+		}
+	}
+	m.next.Add(p)
 }

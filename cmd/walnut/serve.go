@@ -90,14 +90,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	})
 	observeWriter(mtr, writer)
 	var slugs atomic.Pointer[map[int32]string]
-	chk := checker.New(observedSink{next: writer, metrics: mtr, slugs: &slugs}, logger.With("component", "checker"), checker.Options{})
-	place := newPlacer(st, chk, logger.With("component", "lease"))
 	ntf, err := newNotifier(st, lookup, logger.With("component", "notify"))
 	if err != nil {
 		ln.Close()
 		fmt.Fprintln(stderr, "walnut serve:", err)
 		return exitError
 	}
+	chk := checker.New(ntf.sink(observedSink{next: writer, metrics: mtr, slugs: &slugs}, &slugs), logger.With("component", "checker"), checker.Options{})
+	place := newPlacer(st, chk, logger.With("component", "lease"))
 	rl := &reloader{
 		path: configPath(*path, lookup), lookup: lookup, store: st, placer: place,
 		slugs: &slugs, logger: logger.With("component", "config"), notify: ntf,
