@@ -156,27 +156,28 @@ type result struct {
 	err    error
 	window time.Duration
 
-	expected, written    int     // probes in the window: by schedule, and found in the database
-	served               int64   // requests the fake upstream answered in the window
-	onTime               int     // probes that started within 1s of their scheduled time
-	lateP50, lateP99     float64 // seconds
-	lateMax              float64
-	missed               int     // scheduled ticks with no probe
-	peakRSS, endRSS      int64   // bytes, walnut
-	cpu                  float64 // walnut CPU seconds in the window
-	cpuQuiet             float64 // walnut CPU seconds in the window's first half, before the board and API requests
-	pgCPU                float64 // PostgreSQL CPU seconds in the window (all its processes)
-	probeBytes, dbGrowth float64 // bytes per probe
-	boardP95, apiP95     float64 // seconds
-	boardN, apiN         int
-	boardBytes           int
-	dropped              float64
-	queueMax, queueEnd   int     // the writer's backlog: highest seen in the window, at its end
-	batchMean            float64 // mean seconds per batch written in the window
-	batches              int
-	drain                time.Duration // how long the backlog took to empty after the window
-	notOK                int
-	load1                string // load average at the end of the window
+	expected, written                        int     // probes in the window: by schedule, and found in the database
+	served                                   int64   // requests the fake upstream answered in the window
+	onTime                                   int     // probes that started within 1s of their scheduled time
+	lateP50, lateP99                         float64 // seconds
+	lateMax                                  float64
+	missed                                   int     // scheduled ticks with no probe
+	peakRSS, endRSS                          int64   // bytes, walnut
+	cpu                                      float64 // walnut CPU seconds in the window
+	cpuQuiet                                 float64 // walnut CPU seconds in the window's first half, before the board and API requests
+	pgCPU                                    float64 // PostgreSQL CPU seconds in the window (all its processes)
+	probeBytes, dbGrowth                     float64 // bytes per probe
+	boardP95, apiP95                         float64 // seconds
+	boardN, apiN                             int
+	boardBytes                               int
+	dropped                                  float64
+	queueMax, queueEnd                       int     // the writer's backlog: highest seen in the window, at its end
+	batchMean                                float64 // mean seconds per batch written in the window
+	batches                                  int
+	drain                                    time.Duration // how long the backlog took to empty after the window
+	heapInuse, stackInuse, goSys, goroutines float64       // Go's memory at the window's end
+	notOK                                    int
+	load1                                    string // load average at the end of the window
 }
 
 func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err error) {
@@ -338,7 +339,10 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 	}
 	<-samplerDone
 	m := scrapeMetrics(ctx, client, base, "walnut_writer_dropped_total", "walnut_writer_queue_depth",
-		"walnut_writer_batch_duration_seconds_sum", "walnut_writer_batch_duration_seconds_count")
+		"walnut_writer_batch_duration_seconds_sum", "walnut_writer_batch_duration_seconds_count",
+		"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_memstats_sys_bytes", "go_goroutines")
+	res.heapInuse, res.stackInuse = m["go_memstats_heap_inuse_bytes"], m["go_memstats_stack_inuse_bytes"]
+	res.goSys, res.goroutines = m["go_memstats_sys_bytes"], m["go_goroutines"]
 	res.dropped = m["walnut_writer_dropped_total"]
 	res.queueEnd = int(m["walnut_writer_queue_depth"])
 	res.queueMax = max(int(maxQueue.Load()), res.queueEnd)
@@ -680,8 +684,8 @@ func fetchTo(ctx context.Context, url, path string, limit time.Duration) error {
 	return err
 }
 
-// scrapeMetrics reads unlabelled samples from /metrics; a name not found is
-// missing from the map.
+// scrapeMetrics reads samples from /metrics, summing a metric's labelled
+// series; a name not found is missing from the map.
 func scrapeMetrics(ctx context.Context, client *http.Client, base string, names ...string) map[string]float64 {
 	out := map[string]float64{}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
@@ -694,10 +698,17 @@ func scrapeMetrics(ctx context.Context, client *http.Client, base string, names 
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		for _, name := range names {
-			if rest, ok := strings.CutPrefix(line, name+" "); ok {
-				out[name], _ = strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			}
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name := line[:max(strings.IndexAny(line, "{ "), 0)]
+		if !slices.Contains(names, name) {
+			continue
+		}
+		fs := strings.Fields(line)
+		v, err := strconv.ParseFloat(fs[len(fs)-1], 64)
+		if err == nil {
+			out[name] += v // labelled series are summed
 		}
 	}
 	return out
@@ -837,6 +848,10 @@ func printTable(w io.Writer, cfg config, results []result) {
 		if r.batches > 0 {
 			fmt.Fprintf(w, "N=%d: writer: %d batches in the window, %.0f ms each on average, %.0f probes a batch; backlog up to %d probes, %d at the end, emptied %.0fs after\n",
 				r.run.n, r.batches, r.batchMean*1000, float64(r.written)/float64(r.batches), r.queueMax, r.queueEnd, r.drain.Seconds())
+		}
+		if r.goSys > 0 {
+			fmt.Fprintf(w, "N=%d: memory at the end of the window: heap in use %s, stacks %s, Go runtime total %s, %.0f goroutines\n",
+				r.run.n, mib(int64(r.heapInuse)), mib(int64(r.stackInuse)), mib(int64(r.goSys)), r.goroutines)
 		}
 		if r.dropped > 0 {
 			fmt.Fprintf(w, "N=%d: the writer dropped %.0f probes\n", r.run.n, r.dropped)
