@@ -111,6 +111,12 @@ func (w *Writer) Run(ctx context.Context) {
 		pending  []Probe
 		failures int
 		retryAt  time.Time
+		// size is the batch size: halved after a write times out, so that
+		// a database too slow for a full batch within the write's deadline
+		// still makes progress instead of timing out on the same batch
+		// forever; doubled back after 16 successes in a row.
+		size = w.opts.BatchSize
+		grow int
 	)
 	ticker := time.NewTicker(w.opts.FlushInterval)
 	defer ticker.Stop()
@@ -139,12 +145,21 @@ func (w *Writer) Run(ctx context.Context) {
 	flush := func(ctx context.Context) {
 		for len(pending) > 0 {
 			drain()
-			n := min(len(pending), w.opts.BatchSize)
+			n := min(len(pending), size)
 			err := w.write(ctx, pending[:n])
 			if err != nil && !permanent(err) {
+				if ctx.Err() == nil && size > 1 && (errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)) {
+					size, grow = max(size/2, 1), 0
+					w.logger.Warn("database too slow for the batch, writing smaller ones", "batch_size", size)
+				}
 				failures++
 				retryAt = time.Now().Add(w.opts.RetryBackoff(failures))
 				return
+			}
+			if err == nil && size < w.opts.BatchSize {
+				if grow++; grow >= 16 {
+					size, grow = min(size*2, w.opts.BatchSize), 0
+				}
 			}
 			failures = 0
 			pending = pending[n:]
