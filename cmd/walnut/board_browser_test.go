@@ -221,6 +221,35 @@ func TestBoardInBrowser(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(artifactDir(t), "board-stale.png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+
+	// A new process (a deploy) on the same port: the page reconnects with
+	// its backoff, sees another instance, and reloads itself.
+	restartCtx, stopRestart := context.WithCancel(context.Background())
+	restarted := make(chan int, 1)
+	go func() { restarted <- run(restartCtx, []string{"serve", "--config", cfg}, io.Discard, &logs, environ) }()
+	defer func() { stopRestart(); <-restarted }()
+	waitHealthy(t, base, restarted, &logs)
+	reloadCtx, cancelReload := context.WithTimeout(browser, 60*time.Second)
+	defer cancelReload()
+	for {
+		// The reload may land in the middle of a poll, which then fails
+		// ("navigated", "cannot find context"); poll again on the new page.
+		err := chromedp.Do(reloadCtx, void(chromedp.Poll[bool](
+			`window.walnutNotReloaded === undefined && document.body.classList.contains('is-live')`,
+			chromedp.WithPollingTimeout(60*time.Second))))
+		if err == nil {
+			break
+		}
+		if reloadCtx.Err() != nil {
+			t.Fatalf("reload after the restart: %v\nserver log:\n%s", err, logs.String())
+		}
+	}
+	// Probe times from before the restart are stale for a moment, until
+	// the new process's first probes arrive.
+	step("fresh after the restart", 30*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`[data-slug=flip][data-state=notok]`)),
+		void(chromedp.Poll[bool](`document.getElementById('stale').hidden`, chromedp.WithPollingTimeout(30*time.Second))),
+	)
 }
 
 // waitHealthy polls /healthz until the server answers, or fails when it
