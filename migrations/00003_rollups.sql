@@ -232,7 +232,7 @@ BEGIN
            AND to_date(substr(c.relname, 8), 'YYYYMMDD') + 1 <= before
          ORDER BY c.relname
     LOOP
-        EXECUTE format('DROP TABLE %I', part);
+        EXECUTE format('DROP TABLE IF EXISTS %I', part);
         dropped := dropped + 1;
     END LOOP;
     DELETE FROM probes_default WHERE at < before::timestamp AT TIME ZONE 'UTC';
