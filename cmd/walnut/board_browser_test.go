@@ -139,6 +139,15 @@ func TestBoardInBrowser(t *testing.T) {
 		"DATABASE_URL": storetest.NewDatabase(t), "PORT": port, "WALNUT_LOG_LEVEL": "warn",
 	})
 
+	// Someone on support today, imported as a user would.
+	today := time.Now()
+	roster := writeFile(t, "roster.csv", fmt.Sprintf("start,end,person,contact\n%s,%s,Ada Lovelace,@ada\n",
+		today.AddDate(0, 0, -2).Format(time.DateOnly), today.AddDate(0, 0, 4).Format(time.DateOnly)))
+	var rosterErr syncWriter
+	if code := run(context.Background(), []string{"roster", "import", roster}, io.Discard, &rosterErr, environ); code != exitOK {
+		t.Fatalf("roster import: exit %d: %s", code, rosterErr.String())
+	}
+
 	serveCtx, stopServe := context.WithCancel(context.Background())
 	defer stopServe()
 	var logs syncWriter
@@ -173,8 +182,14 @@ func TestBoardInBrowser(t *testing.T) {
 		void(chromedp.Poll[bool](`document.querySelectorAll('[data-testid=tile][data-state=unknown]').length === 0`, chromedp.WithPollingTimeout(30*time.Second))),
 		void(chromedp.Evaluate[bool](`window.walnutNotReloaded = true`)),
 	)
-	var counts string
-	step("read the counts", 5*time.Second, into(&counts, chromedp.Text(chromedp.CSS(`#counts`))))
+	var counts, support string
+	step("read the counts", 5*time.Second,
+		into(&counts, chromedp.Text(chromedp.CSS(`#counts`))),
+		into(&support, chromedp.Text(chromedp.CSS(`#support`))),
+	)
+	if !strings.Contains(support, "Ada Lovelace") {
+		t.Errorf("support = %q, want today's person from the roster", support)
+	}
 	if !strings.Contains(counts, "5 DOWN") || !strings.Contains(counts, "7 PENDING") || !strings.Contains(counts, "48 OK") {
 		t.Errorf("counts = %q, want 5 DOWN, 7 PENDING, 48 OK", counts)
 	}
