@@ -262,7 +262,8 @@ func TestBadRoutingKeyIsReportedNotRetried(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Errorf("requests = %d, want 2: one per notice, none retried", len(reqs))
 	}
-	if len(h) != 1 || h[0].Sink != SinkPagerDuty || h[0].LastOutcome != "failed" || !strings.Contains(h[0].LastDetail, "400") {
+	if len(h) != 1 || h[0].Sink != SinkPagerDuty || h[0].LastOutcome != "failed" ||
+		!strings.Contains(h[0].LastDetail, "HTTP 400: Event object is invalid: Length of 'routing_key' is incorrect") {
 		rows, _ := b.st.Pool().Query(t.Context(), "SELECT id, sink, coalesce(done_at::text,''), outcome, detail, attempts FROM notifications")
 		for rows.Next() {
 			var id int64

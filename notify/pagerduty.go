@@ -1,9 +1,12 @@
 package notify
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -100,6 +103,11 @@ func (p *PagerDuty) Send(ctx context.Context, n Notice) error {
 	var apiErr pagerduty.APIError
 	if errors.As(err, &apiErr) {
 		err = fmt.Errorf("pagerduty %s: %w", ev.Action, apiErr)
+		if msg := rec.message(); msg != "" {
+			// The Events API's error body is not the REST API's, which
+			// go-pagerduty parses; say what PagerDuty said.
+			err = fmt.Errorf("pagerduty %s: HTTP %d: %s", ev.Action, apiErr.StatusCode, msg)
+		}
 		switch {
 		case apiErr.RateLimited():
 			return &RetryAfterError{Err: err, After: rec.get()}
@@ -135,8 +143,26 @@ type retryAfterRecorder struct{ hc *http.Client }
 type retryAfterKey struct{}
 
 type retryAfterValue struct {
-	mu sync.Mutex
-	d  time.Duration
+	mu   sync.Mutex
+	d    time.Duration
+	body eventsError
+}
+
+// eventsError is the Events API v2's error body.
+type eventsError struct {
+	Status  string   `json:"status"`
+	Message string   `json:"message"`
+	Errors  []string `json:"errors"`
+}
+
+func (v *retryAfterValue) message() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	msg := v.body.Message
+	if len(v.body.Errors) > 0 {
+		msg = strings.TrimPrefix(msg+": "+strings.Join(v.body.Errors, "; "), ": ")
+	}
+	return msg
 }
 
 func (v *retryAfterValue) get() time.Duration {
@@ -147,12 +173,25 @@ func (v *retryAfterValue) get() time.Duration {
 
 func (r retryAfterRecorder) Do(req *http.Request) (*http.Response, error) {
 	resp, err := r.hc.Do(req)
-	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
-		if v, ok := req.Context().Value(retryAfterKey{}).(*retryAfterValue); ok {
-			v.mu.Lock()
-			v.d = retryAfter(resp.Header.Get("Retry-After"))
-			v.mu.Unlock()
-		}
+	if err != nil || resp.StatusCode < 400 {
+		return resp, err
 	}
-	return resp, err
+	v, ok := req.Context().Value(retryAfterKey{}).(*retryAfterValue)
+	if !ok {
+		return resp, err
+	}
+	// Keep the error body for the message, and hand go-pagerduty a copy.
+	b, rerr := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
+	resp.Body.Close()
+	if rerr != nil {
+		return nil, rerr
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_ = json.Unmarshal(b, &v.body) // best effort: the status alone still classifies
+	if resp.StatusCode == http.StatusTooManyRequests {
+		v.d = retryAfter(resp.Header.Get("Retry-After"))
+	}
+	return resp, nil
 }
