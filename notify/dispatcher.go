@@ -230,6 +230,11 @@ func (d *Dispatcher) handle(ctx context.Context, st *store.NotifyStream, site st
 	if sink == nil {
 		return "skipped", "sink not configured", nil
 	}
+	if st.Told == store.StateUnknown && st.Held == "" {
+		// A new stream: a site's first verdict is never sent, so the sink
+		// may take the state this change leaves as known.
+		st.Told = n.From
+	}
 	if _, in := d.maintenanceUntil(site.Slug, n.At); in {
 		if st.Held != "maintenance" {
 			st.Held, st.HeldSince = "maintenance", &n.At

@@ -398,3 +398,39 @@ func TestMaintenancePagesNobody(t *testing.T) {
 		t.Errorf("requests = %d, want 1", len(reqs))
 	}
 }
+
+func TestMaintenanceEndTellsWhereTheSiteIs(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []string{"api", "db"})
+	windows := []config.Maintenance{{Sites: []string{"*"}, From: b.clock, To: time.Now().Add(time.Hour)}}
+	d := b.dispatcher(t, func(o *Options) { o.Maintenance = windows })
+	start(t, d)
+
+	b.probe(t, "api", store.StateOK, 200, "")
+	b.probe(t, "db", store.StateOK, 200, "")
+	// api goes down and stays down; db goes down and comes back.
+	b.probe(t, "api", store.StateNotOK, 503, "HTTP 503")
+	b.probe(t, "db", store.StateNotOK, 503, "HTTP 503")
+	b.probe(t, "db", store.StateOK, 200, "")
+	b.waitIdle(t)
+	if reqs, _ := b.pd.snapshot(); len(reqs) != 0 {
+		t.Fatalf("paged during maintenance: %+v", reqs)
+	}
+
+	// The window ends (here: is removed) and the dispatcher looks again,
+	// as it would at the window's end.
+	d.SetMaintenance(nil)
+	for _, slug := range []string{"api", "db"} {
+		if err := b.st.NotifyWakeAt(t.Context(), b.ids[slug], SinkPagerDuty, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := b.pd.wait(t)
+	if ev.Action != "trigger" || ev.DedupKey != "walnut/api" || ev.Payload.Class != string(EventSettled) {
+		t.Fatalf("after the window: %s %s; want a trigger for api, still down", ev.Action, ev.DedupKey)
+	}
+	b.waitIdle(t)
+	if reqs, _ := b.pd.snapshot(); len(reqs) != 1 {
+		t.Errorf("requests = %d, want 1: db is back as it was", len(reqs))
+	}
+}
