@@ -276,13 +276,23 @@ func (s *Store) SiteSeries(ctx context.Context, site Site, from, to time.Time, s
 	return out, nil
 }
 
-func addHist(sum []int64, h []int32) []int64 {
+// addHist adds a histogram in PostgreSQL's array text form, "{1,0,2}", to
+// sum.
+func addHist(sum []int64, h string) []int64 {
 	if sum == nil {
 		sum = make([]int64, histBuckets)
 	}
-	for i, v := range h {
-		if i < len(sum) {
-			sum[i] += int64(v)
+	i := 0
+	var v int64
+	for j := 0; j < len(h); j++ {
+		switch c := h[j]; {
+		case c >= '0' && c <= '9':
+			v = v*10 + int64(c-'0')
+		case c == ',' || c == '}':
+			if i < len(sum) {
+				sum[i] += v
+			}
+			i, v = i+1, 0
 		}
 	}
 	return sum
