@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/PagerDuty/go-pagerduty"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/store"
@@ -300,8 +301,14 @@ func TestTwoProcessesDeliverEachNoticeOnce(t *testing.T) {
 	t.Parallel()
 	slugs := []string{"a", "b", "c", "d"}
 	b := setup(t, slugs)
+	// A second process: its own pool, its own River client.
+	pool2, err := pgxpool.New(t.Context(), b.st.Pool().Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool2.Close)
 	start(t, b.dispatcher(t, func(o *Options) { o.ClientID = "one" }))
-	start(t, b.dispatcher(t, func(o *Options) { o.ClientID = "two" }))
+	start(t, b.dispatcher(t, func(o *Options) { o.ClientID = "two"; o.Store = store.New(pool2) }))
 
 	for _, s := range slugs {
 		b.probe(t, s, store.StateOK, 200, "")
