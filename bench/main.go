@@ -54,7 +54,8 @@ func main() {
 		binary    = flag.String("walnut", "", "walnut binary to run; empty: go build ./cmd/walnut from the current directory")
 		pprofOn   = flag.Bool("pprof", false, "set WALNUT_PPROF and save a 30s CPU profile and a heap profile of each run to -out")
 		outDir    = flag.String("out", filepath.Join(os.TempDir(), "walnut-bench"), "where the walnut binary, its logs and profiles go")
-		keep      = flag.Bool("keep", false, "keep the cluster directory and logs of each run")
+		keep      = flag.Bool("keep", false, "keep the cluster directory of each run")
+		logLevel  = flag.String("loglevel", "warn", "WALNUT_LOG_LEVEL for walnut serve; its log goes to -out")
 	)
 	flag.Parse()
 	runs, err := parseRuns(*runsFlag)
@@ -81,7 +82,7 @@ func main() {
 
 	cfg := config{
 		duration: *duration, delay: *delay, jitter: *jitter, ports: *ports, timeout: *timeout,
-		requests: *requests, ephemeral: *ephemeral, binary: bin, pprof: *pprofOn, outDir: *outDir, keep: *keep,
+		requests: *requests, ephemeral: *ephemeral, logLevel: *logLevel, binary: bin, pprof: *pprofOn, outDir: *outDir, keep: *keep,
 	}
 	var results []result
 	for _, r := range runs {
@@ -147,7 +148,7 @@ type config struct {
 	duration, delay, jitter, timeout time.Duration
 	ports, requests                  int
 	ephemeral, pprof, keep           bool
-	binary, outDir                   string
+	binary, outDir, logLevel         string
 }
 
 // result is what one run measured.
@@ -174,6 +175,7 @@ type result struct {
 	queueMax, queueEnd                       int     // the writer's backlog: highest seen in the window, at its end
 	batchMean                                float64 // mean seconds per batch written in the window
 	batches                                  int
+	batchProbes                              float64       // probes written per batch in the window
 	drain                                    time.Duration // how long the backlog took to empty after the window
 	heapInuse, stackInuse, goSys, goroutines float64       // Go's memory at the window's end
 	notOK                                    int
@@ -242,7 +244,7 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 	}
 	defer logFile.Close()
 	cmd := exec.Command(cfg.binary, "serve", "--config", confPath)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PORT="+strconv.Itoa(port), "WALNUT_LOG_LEVEL=warn",
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PORT="+strconv.Itoa(port), "WALNUT_LOG_LEVEL="+cfg.logLevel,
 		"WALNUT_PASSWORD=", "WALNUT_KIOSK_TOKEN=")
 	var pprofAddr string
 	if cfg.pprof {
@@ -297,7 +299,15 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 		}
 	}()
 	// The writer's backlog, every 5s through the window.
-	batch0 := scrapeMetrics(ctx, client, base, "walnut_writer_batch_duration_seconds_sum", "walnut_writer_batch_duration_seconds_count")
+	// Scraped again if the first try fails: a missing start would count
+	// the batches since Walnut started.
+	var batch0 map[string]float64
+	for range 3 {
+		batch0 = scrapeMetrics(ctx, client, base, "walnut_writer_batch_duration_seconds_sum", "walnut_writer_batch_duration_seconds_count", "walnut_writer_written_total")
+		if len(batch0) == 3 {
+			break
+		}
+	}
 	samplerDone := make(chan struct{})
 	var maxQueue atomic.Int64
 	go func() {
@@ -339,7 +349,7 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 	}
 	<-samplerDone
 	m := scrapeMetrics(ctx, client, base, "walnut_writer_dropped_total", "walnut_writer_queue_depth",
-		"walnut_writer_batch_duration_seconds_sum", "walnut_writer_batch_duration_seconds_count",
+		"walnut_writer_batch_duration_seconds_sum", "walnut_writer_batch_duration_seconds_count", "walnut_writer_written_total",
 		"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_memstats_sys_bytes", "go_goroutines")
 	res.heapInuse, res.stackInuse = m["go_memstats_heap_inuse_bytes"], m["go_memstats_stack_inuse_bytes"]
 	res.goSys, res.goroutines = m["go_memstats_sys_bytes"], m["go_goroutines"]
@@ -349,6 +359,7 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 	if n := m["walnut_writer_batch_duration_seconds_count"] - batch0["walnut_writer_batch_duration_seconds_count"]; n > 0 {
 		res.batchMean = (m["walnut_writer_batch_duration_seconds_sum"] - batch0["walnut_writer_batch_duration_seconds_sum"]) / n
 		res.batches = int(n)
+		res.batchProbes = (m["walnut_writer_written_total"] - batch0["walnut_writer_written_total"]) / n
 	}
 
 	// Let the writer flush what was probed in the window: it flushes every
@@ -847,7 +858,7 @@ func printTable(w io.Writer, cfg config, results []result) {
 	for _, r := range results {
 		if r.batches > 0 {
 			fmt.Fprintf(w, "N=%d: writer: %d batches in the window, %.0f ms each on average, %.0f probes a batch; backlog up to %d probes, %d at the end, emptied %.0fs after\n",
-				r.run.n, r.batches, r.batchMean*1000, float64(r.written)/float64(r.batches), r.queueMax, r.queueEnd, r.drain.Seconds())
+				r.run.n, r.batches, r.batchMean*1000, r.batchProbes, r.queueMax, r.queueEnd, r.drain.Seconds())
 		}
 		if r.goSys > 0 {
 			fmt.Fprintf(w, "N=%d: memory at the end of the window: heap in use %s, stacks %s, Go runtime total %s, %.0f goroutines\n",
