@@ -395,7 +395,7 @@ func Tile(t TileView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if t.State == "notok" && t.Reason != "" {
+		if (t.State == "notok" || t.State == "pending") && t.Reason != "" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<span class=\"tile-reason\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -34,7 +34,7 @@ func TestTile(t *testing.T) {
 	}{
 		"ok":      {TileView{Slug: "api", Name: "API", State: "ok", For: "3h 12m", Since: "2026-11-25T09:00:00Z", Checked: "2026-11-25T12:11:59Z", Interval: 30, Reason: "ignored"}, "OK", "✓", false},
 		"notok":   {TileView{Slug: "db", Name: "DB " + evil, State: "notok", For: "5m", Reason: "HTTP 503 " + evil, Interval: 60}, "DOWN", "✕", true},
-		"pending": {TileView{Slug: "ci", Name: "CI", State: "pending", Reason: "build running"}, "PENDING", "…", false},
+		"pending": {TileView{Slug: "ci", Name: "CI", State: "pending", Reason: "build running"}, "PENDING", "…", true},
 		"unknown": {TileView{Slug: "new", Name: "New", State: "unknown"}, "UNKNOWN", "?", false},
 	} {
 		t.Run(name, func(t *testing.T) {
