@@ -23,6 +23,10 @@ import (
 	"github.com/walnut-board/walnut/web"
 )
 
+// browserStepGuard bounds each step of the browser tests so that a hang
+// fails rather than stalls; it is no measure of speed.
+const browserStepGuard = 2 * time.Minute
+
 // chromiumPath finds Chromium for the browser test. Outside CI a missing
 // browser skips the test with what to install; in CI it fails it.
 func chromiumPath(t *testing.T) string {
@@ -161,9 +165,12 @@ func TestBoardInBrowser(t *testing.T) {
 	waitHealthy(t, base, served, &logs)
 
 	browser := newBrowser(t, chromium)
-	step := func(name string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	// Each step is bounded by a hang guard, not a deadline: on a busy
+	// machine Chromium may be slow, and the figures that matter are the
+	// times logged, not a pass or fail.
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(browser, timeout)
+		ctx, cancel := context.WithTimeout(browser, browserStepGuard)
 		defer cancel()
 		start := time.Now()
 		if err := chromedp.Do(ctx, actions...); err != nil {
@@ -172,18 +179,16 @@ func TestBoardInBrowser(t *testing.T) {
 		t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
 	}
 
-	// The first start of Chromium can be slow; later steps are bounded
-	// tighter.
-	step("load the board", 60*time.Second,
+	step("load the board",
 		chromedp.EmulateViewport(1920, 1080),
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`body.is-live`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-slug=flip][data-state=ok]`)),
-		void(chromedp.Poll[bool](`document.querySelectorAll('[data-testid=tile][data-state=unknown]').length === 0`, chromedp.WithPollingTimeout(30*time.Second))),
+		void(chromedp.Poll[bool](`document.querySelectorAll('[data-testid=tile][data-state=unknown]').length === 0`, chromedp.WithPollingTimeout(browserStepGuard))),
 		void(chromedp.Evaluate[bool](`window.walnutNotReloaded = true`)),
 	)
 	var counts, support string
-	step("read the counts", 5*time.Second,
+	step("read the counts",
 		into(&counts, chromedp.Text(chromedp.CSS(`#counts`))),
 		into(&support, chromedp.Text(chromedp.CSS(`#support`))),
 	)
@@ -195,7 +200,7 @@ func TestBoardInBrowser(t *testing.T) {
 	}
 
 	var png []byte
-	step("screenshot", 10*time.Second, into(&png, chromedp.CaptureScreenshot()))
+	step("screenshot", into(&png, chromedp.CaptureScreenshot()))
 	shot := filepath.Join(artifactDir(t), "board.png")
 	if err := os.WriteFile(shot, png, 0o644); err != nil {
 		t.Fatal(err)
@@ -205,17 +210,17 @@ func TestBoardInBrowser(t *testing.T) {
 	// Turn the upstream red: the tile changes in place, with no reload,
 	// and joins the failing strip.
 	flip.Store(503)
-	step("tile turns red live", 10*time.Second,
+	step("tile turns red live",
 		chromedp.WaitVisible(chromedp.CSS(`[data-slug=flip][data-state=notok]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#strip [data-slug=flip]`)),
 	)
 	var notReloaded bool
-	step("no reload", 5*time.Second, into(&notReloaded, chromedp.Evaluate[bool](`window.walnutNotReloaded === true`)))
+	step("no reload", into(&notReloaded, chromedp.Evaluate[bool](`window.walnutNotReloaded === true`)))
 	if !notReloaded {
 		t.Error("the page reloaded to show the change")
 	}
 	var reason string
-	step("reason", 5*time.Second, into(&reason, chromedp.Text(chromedp.CSS(`#tile-flip .tile-reason`))))
+	step("reason", into(&reason, chromedp.Text(chromedp.CSS(`#tile-flip .tile-reason`))))
 	if !strings.Contains(reason, "503") {
 		t.Errorf("red tile reason = %q, want the HTTP status", reason)
 	}
@@ -226,13 +231,13 @@ func TestBoardInBrowser(t *testing.T) {
 		t.Errorf("serve exited %d", code)
 	}
 	served <- exitOK // for the deferred wait
-	step("stale warning", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#stale`)))
+	step("stale warning", chromedp.WaitVisible(chromedp.CSS(`#stale`)))
 	var text string
-	step("stale text", 5*time.Second, into(&text, chromedp.Text(chromedp.CSS(`#stale`))))
+	step("stale text", into(&text, chromedp.Text(chromedp.CSS(`#stale`))))
 	if !strings.Contains(text, "out of date") {
 		t.Errorf("stale banner = %q", text)
 	}
-	step("screenshot stale", 10*time.Second, into(&png, chromedp.CaptureScreenshot()))
+	step("screenshot stale", into(&png, chromedp.CaptureScreenshot()))
 	if err := os.WriteFile(filepath.Join(artifactDir(t), "board-stale.png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -244,14 +249,14 @@ func TestBoardInBrowser(t *testing.T) {
 	go func() { restarted <- run(restartCtx, []string{"serve", "--config", cfg}, io.Discard, &logs, environ) }()
 	defer func() { stopRestart(); <-restarted }()
 	waitHealthy(t, base, restarted, &logs)
-	reloadCtx, cancelReload := context.WithTimeout(browser, 60*time.Second)
+	reloadCtx, cancelReload := context.WithTimeout(browser, browserStepGuard)
 	defer cancelReload()
 	for {
 		// The reload may land in the middle of a poll, which then fails
 		// ("navigated", "cannot find context"); poll again on the new page.
 		err := chromedp.Do(reloadCtx, void(chromedp.Poll[bool](
 			`window.walnutNotReloaded === undefined && document.body.classList.contains('is-live')`,
-			chromedp.WithPollingTimeout(60*time.Second))))
+			chromedp.WithPollingTimeout(browserStepGuard))))
 		if err == nil {
 			break
 		}
@@ -261,9 +266,9 @@ func TestBoardInBrowser(t *testing.T) {
 	}
 	// Probe times from before the restart are stale for a moment, until
 	// the new process's first probes arrive.
-	step("fresh after the restart", 30*time.Second,
+	step("fresh after the restart",
 		chromedp.WaitVisible(chromedp.CSS(`[data-slug=flip][data-state=notok]`)),
-		void(chromedp.Poll[bool](`document.getElementById('stale').hidden`, chromedp.WithPollingTimeout(30*time.Second))),
+		void(chromedp.Poll[bool](`document.getElementById('stale').hidden`, chromedp.WithPollingTimeout(browserStepGuard))),
 	)
 }
 
@@ -386,7 +391,7 @@ func TestBoardFits200(t *testing.T) {
 	browser := newBrowser(t, chromium)
 	run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		stepCtx, cancel := context.WithTimeout(browser, 60*time.Second)
+		stepCtx, cancel := context.WithTimeout(browser, browserStepGuard)
 		defer cancel()
 		if err := chromedp.Do(stepCtx, actions...); err != nil {
 			t.Fatalf("%s: %v", name, err)
