@@ -11,7 +11,8 @@ import (
 	"github.com/walnut-board/walnut/views"
 )
 
-// chartOptions are what every chart on the site page shares. AssetsHost
+// chartOptions are what every chart on the site page shares. The id names a
+// JavaScript variable in go-echarts' script, so it is an identifier. AssetsHost
 // points at Walnut's own assets: the page never loads a script from a CDN.
 func (h *Handler) chartOptions(id, title string) []charts.GlobalOpts {
 	host := strings.TrimSuffix(h.assets.Path("echarts.min.js"), "echarts.min.js")
@@ -54,7 +55,7 @@ func barPoint(b store.Bucket, d time.Duration) opts.BarData {
 // latencyChart draws latency and TTFB, p50 and p95, per bucket.
 func (h *Handler) latencyChart(buckets []store.Bucket, step time.Duration) views.ChartView {
 	line := charts.NewLine()
-	line.SetGlobalOptions(h.chartOptions("chart-latency", "ms")...)
+	line.SetGlobalOptions(h.chartOptions("latency_chart", "ms")...)
 	x := make([]string, len(buckets))
 	var lp50, lp95, tp50, tp95 []opts.LineData
 	for i, b := range buckets {
@@ -78,7 +79,7 @@ func (h *Handler) latencyChart(buckets []store.Bucket, step time.Duration) views
 // TLS, the wait for the first byte after them, and the transfer.
 func (h *Handler) phaseChart(buckets []store.Bucket, step time.Duration) views.ChartView {
 	bar := charts.NewBar()
-	bar.SetGlobalOptions(h.chartOptions("chart-phases", "ms (mean)")...)
+	bar.SetGlobalOptions(h.chartOptions("phases_chart", "ms (mean)")...)
 	x := make([]string, len(buckets))
 	var dns, connect, tls, wait, transfer []opts.BarData
 	for i, b := range buckets {

@@ -196,7 +196,7 @@ func TestSitePageHistory(t *testing.T) {
 		if got := doc.Find("[data-testid=history]").AttrOr("data-range", ""); got != want {
 			t.Errorf("range %q: data-range %q", rng, got)
 		}
-		if n := doc.Find("[data-testid=chart-latency] #chart-latency, [data-testid=chart-phases] #chart-phases").Length(); n != 2 {
+		if n := doc.Find("[data-testid=chart-latency] #latency_chart, [data-testid=chart-phases] #phases_chart").Length(); n != 2 {
 			t.Errorf("range %q: %d chart elements, want 2", rng, n)
 		}
 		if n := doc.Find("[data-testid=strip] li").Length(); n != 90 {
