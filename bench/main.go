@@ -49,7 +49,7 @@ func main() {
 		jitter    = flag.Duration("jitter", 10*time.Millisecond, "random spread added to the delay, uniform in [-jitter, +jitter]")
 		ports     = flag.Int("ports", 8, "listening ports of the fake upstream; sites are spread over them")
 		timeout   = flag.Duration("timeout", 5*time.Second, "site timeout in the generated config")
-		requests  = flag.Int("requests", 200, "sequential GETs of / and of /api/v1/sites per run (each loop also stops after 60s)")
+		requests  = flag.Int("requests", 200, "sequential GETs of / and of /api/v1/sites per run (each loop also stops after 60s or a quarter of the window)")
 		ephemeral = flag.Bool("ephemeral", false, "PostgreSQL without fsync (pglocal's test mode); default is fsync on, as in production")
 		binary    = flag.String("walnut", "", "walnut binary to run; empty: go build ./cmd/walnut from the current directory")
 		pprofOn   = flag.Bool("pprof", false, "set WALNUT_PPROF and save a 30s CPU profile and a heap profile of each run to -out")
@@ -323,12 +323,19 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 		return res, ctx.Err()
 	}
 	res.cpuQuiet = procCPU(pid) - cpu0
-	res.boardP95, res.boardN, res.boardBytes = timeGets(ctx, client, base+"/", cfg.requests, 60*time.Second)
-	res.apiP95, res.apiN, _ = timeGets(ctx, client, base+"/api/v1/sites", cfg.requests, 60*time.Second)
+	// Each loop gets at most a quarter of the window, so that both end
+	// within it and the window's figures cover exactly its length.
+	getLimit := min(60*time.Second, cfg.duration/4)
+	res.boardP95, res.boardN, res.boardBytes = timeGets(ctx, client, base+"/", cfg.requests, getLimit)
+	res.apiP95, res.apiN, _ = timeGets(ctx, client, base+"/api/v1/sites", cfg.requests, getLimit)
 	if rest := time.Until(winStart.Add(cfg.duration)); rest > 0 && !sleep(ctx, rest) {
 		return res, ctx.Err()
 	}
 	winEnd := winStart.Add(cfg.duration)
+	if over := time.Since(winEnd); over > time.Second {
+		// A request in flight when its loop's time ran out.
+		fmt.Fprintf(os.Stderr, "bench: the window's CPU, RSS and upstream figures were read %.0fs after its end\n", over.Seconds())
+	}
 	cpu1 := procCPU(pid)
 	pgCPU1 := treeCPU(pgPID)
 	res.served = up.served.Load() - served0
