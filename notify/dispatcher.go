@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,10 @@ type Options struct {
 	// sink cannot take the pool from the probe writer.
 	Workers int
 
+	// SweepInterval is how often streams whose notices wait without a job
+	// (River gave up after MaxAttempts) are woken; default 5 min.
+	SweepInterval time.Duration
+
 	// For tests.
 	Now               func() time.Time
 	FetchPollInterval time.Duration // River's; default 1 s
@@ -53,18 +58,19 @@ type Options struct {
 // Dispatcher works the notification jobs: a River client whose one worker
 // drains a site's pending notices for one sink, in order.
 type Dispatcher struct {
-	st      *store.Store
-	sinks   map[string]Sink
-	mu      sync.Mutex // guards windows
-	windows []config.Maintenance
-	baseURL string
-	logger  *slog.Logger
-	now     func() time.Time
-	changes int
-	window  time.Duration
-	settle  time.Duration
-	backoff func(int) time.Duration
-	client  *river.Client[pgx.Tx]
+	st       *store.Store
+	sinks    map[string]Sink
+	mu       sync.Mutex // guards windows
+	windows  []config.Maintenance
+	baseURL  string
+	logger   *slog.Logger
+	now      func() time.Time
+	changes  int
+	window   time.Duration
+	settle   time.Duration
+	backoff  func(int) time.Duration
+	sweepAge time.Duration
+	client   *river.Client[pgx.Tx]
 }
 
 // New builds a dispatcher; Start runs it.
@@ -107,6 +113,11 @@ func New(opts Options) (*Dispatcher, error) {
 	if err := river.AddWorkerSafely(ws, &worker{d: d}); err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
+	if err := river.AddWorkerSafely(ws, &sweeper{d: d}); err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	sweepEvery := cmp.Or(opts.SweepInterval, 5*time.Minute)
+	d.sweepAge = sweepEvery
 	c, err := river.NewClient(riverpgxv5.New(opts.Store.Pool()), &river.Config{
 		ID:                opts.ClientID,
 		Logger:            d.logger.With("component", "river"),
@@ -116,6 +127,9 @@ func New(opts Options) (*Dispatcher, error) {
 		FetchPollInterval: opts.FetchPollInterval,
 		FetchCooldown:     min(opts.FetchPollInterval, 100*time.Millisecond),
 		JobTimeout:        5 * time.Minute,
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(sweepEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return store.NotifySweepArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
@@ -175,6 +189,21 @@ func (w *worker) Work(ctx context.Context, job *river.Job[store.NotifyArgs]) err
 
 func (w *worker) NextRetry(job *river.Job[store.NotifyArgs]) time.Time {
 	return time.Now().Add(w.d.backoff(job.Attempt))
+}
+
+// sweeper wakes streams with notices pending for longer than a sweep
+// interval: normally none, since each notice comes with its own job.
+type sweeper struct {
+	river.WorkerDefaults[store.NotifySweepArgs]
+	d *Dispatcher
+}
+
+func (s *sweeper) Work(ctx context.Context, job *river.Job[store.NotifySweepArgs]) error {
+	n, err := s.d.st.NotifySweep(ctx, time.Now().Add(-s.d.sweepAge))
+	if n > 0 {
+		s.d.logger.InfoContext(ctx, "woke notification streams left pending", "streams", n)
+	}
+	return err
 }
 
 // drain delivers a stream's pending notices in order. It stops at the first

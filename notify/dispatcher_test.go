@@ -441,3 +441,18 @@ func TestMaintenanceEndTellsWhereTheSiteIs(t *testing.T) {
 		t.Errorf("requests = %d, want 1: db is back as it was", len(reqs))
 	}
 }
+
+func TestSweepWakesNoticesWithoutAJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t, []string{"api"})
+	b.probe(t, "api", store.StateOK, 200, "")
+	b.probe(t, "api", store.StateNotOK, 500, "HTTP 500")
+	// As if River had given up on the job after its last attempt.
+	if _, err := b.st.Pool().Exec(t.Context(), "DELETE FROM river_job"); err != nil {
+		t.Fatal(err)
+	}
+	start(t, b.dispatcher(t, func(o *Options) { o.SweepInterval = 200 * time.Millisecond }))
+	if ev := b.pd.wait(t); ev.Action != "trigger" {
+		t.Fatalf("action = %s", ev.Action)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/walnut-board/walnut/store/dbsqlc"
 )
@@ -324,4 +325,44 @@ func migrateRiverDown(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("river migrations down: %w", err)
 	}
 	return nil
+}
+
+// NotifySweepArgs is the periodic River job that wakes every stream with
+// notices left pending: one whose job River gave up on after its last
+// attempt (a sink down for days), or that lost its job some other way.
+type NotifySweepArgs struct{}
+
+// Kind is the River job kind.
+func (NotifySweepArgs) Kind() string { return "walnut_notify_sweep" }
+
+// InsertOpts puts the sweep on the notification queue.
+func (NotifySweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: NotifyQueue} }
+
+// NotifySweep adds a job for each stream with notices pending since before
+// createdBefore, at most one such job per stream at a time. It returns how
+// many streams it woke.
+func (s *Store) NotifySweep(ctx context.Context, createdBefore time.Time) (int, error) {
+	rows, err := s.q.NotifyPendingStreams(ctx, s.pool, createdBefore)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	rc, err := s.river()
+	if err != nil {
+		return 0, err
+	}
+	unique := river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateScheduled, rivertype.JobStateRetryable,
+	}}
+	params := make([]river.InsertManyParams, len(rows))
+	for i, r := range rows {
+		params[i] = river.InsertManyParams{
+			Args:       NotifyArgs{SiteID: r.SiteID, Sink: r.Sink},
+			InsertOpts: &river.InsertOpts{Queue: NotifyQueue, UniqueOpts: unique},
+		}
+	}
+	if _, err := rc.InsertMany(ctx, params); err != nil {
+		return 0, fmt.Errorf("sweep notifications: %w", err)
+	}
+	return len(rows), nil
 }

@@ -165,6 +165,37 @@ func (q *Queries) NotifyHealth(ctx context.Context, db DBTX) ([]NotifyHealthRow,
 	return items, nil
 }
 
+const notifyPendingStreams = `-- name: NotifyPendingStreams :many
+SELECT DISTINCT site_id, sink
+  FROM notifications
+ WHERE done_at IS NULL AND created_at <= $1
+`
+
+type NotifyPendingStreamsRow struct {
+	SiteID int32
+	Sink   string
+}
+
+func (q *Queries) NotifyPendingStreams(ctx context.Context, db DBTX, createdBefore time.Time) ([]NotifyPendingStreamsRow, error) {
+	rows, err := db.Query(ctx, notifyPendingStreams, createdBefore)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []NotifyPendingStreamsRow
+	for rows.Next() {
+		var i NotifyPendingStreamsRow
+		if err := rows.Scan(&i.SiteID, &i.Sink); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const notifyRouteInsert = `-- name: NotifyRouteInsert :exec
 INSERT INTO notify_routes (site_id, sinks, severity)
 SELECT id, $1::text[], $2::text FROM sites WHERE slug = $3

@@ -91,3 +91,8 @@ SELECT coalesce(l.sink, p.sink)::text AS sink,
   FROM last l
   FULL JOIN pend p ON p.sink = l.sink
  ORDER BY 1;
+
+-- name: NotifyPendingStreams :many
+SELECT DISTINCT site_id, sink
+  FROM notifications
+ WHERE done_at IS NULL AND created_at <= @created_before;
