@@ -37,7 +37,8 @@ type Options struct {
 
 	// Backoff is the wait before retry n (1, 2, ...); default doubling from
 	// 5 s up to 10 min, with jitter. River gives up after MaxAttempts
-	// (default 25, about three days at the cap).
+	// (default 25, about three days at the cap); the sweep then starts
+	// another, so a pending notice is never abandoned.
 	Backoff     func(attempt int) time.Duration
 	MaxAttempts int
 	// Workers is how many deliveries run at once, each holding a database
