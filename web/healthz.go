@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -14,14 +15,32 @@ type healthJSON struct {
 	Notify []sinkHealthJSON `json:"notify,omitempty"`
 }
 
-// healthz answers 200 when the database answers, 503 with a reason if not.
+// writerBacklog is how many probes may wait to be written before /healthz
+// says the writer is not keeping up: a few seconds of a large board.
+const writerBacklog = 20_000
+
+// healthz answers 200 when the database answers and the writer keeps up,
+// 503 with a reason if not.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
+	unavailable := func(reason string) {
+		h.writeJSON(w, r, http.StatusServiceUnavailable, healthJSON{Status: "unavailable", Version: h.version, Reason: reason})
+	}
 	if err := h.store.Ping(ctx); err != nil {
 		h.logger.WarnContext(ctx, "health check failed", "error", err)
-		h.writeJSON(w, r, http.StatusServiceUnavailable, healthJSON{Status: "unavailable", Version: h.version, Reason: "database unreachable"})
+		unavailable("database unreachable")
 		return
+	}
+	if h.writer != nil {
+		if err := h.writer.LastError(); err != nil {
+			unavailable("probes cannot be written to the database")
+			return
+		}
+		if n := h.writer.Buffered(); n > writerBacklog {
+			unavailable(fmt.Sprintf("the writer is falling behind: %d probes waiting", n))
+			return
+		}
 	}
 	h.writeJSON(w, r, http.StatusOK, healthJSON{Status: "ok", Version: h.version, Notify: h.notifyHealth(ctx)})
 }

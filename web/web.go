@@ -47,11 +47,22 @@ type Options struct {
 	Notify NotifyHealth
 	// SlackSigningSecret enables POST /slack/command; "" turns it off.
 	SlackSigningSecret string
+
+	// Writer tells /healthz whether probes are being written; nil: not
+	// checked. *store.Writer has it.
+	Writer WriterHealth
+}
+
+// WriterHealth is what /healthz asks of the probe writer.
+type WriterHealth interface {
+	Buffered() int
+	LastError() error
 }
 
 // Handler holds the dependencies of every route.
 type Handler struct {
 	store   Store
+	writer  WriterHealth
 	logger  *slog.Logger
 	title   string
 	version string
@@ -70,6 +81,7 @@ type Handler struct {
 func New(opts Options) http.Handler {
 	h := &Handler{
 		store:   opts.Store,
+		writer:  opts.Writer,
 		logger:  opts.Logger,
 		title:   opts.Title,
 		version: opts.Version,

@@ -144,6 +144,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		Store: st, Logger: logger.With("component", "web"), Version: buildVersion(),
 		Hub: hub, Roster: st, KioskToken: lookup.get("WALNUT_KIOSK_TOKEN"),
 		Notify: st, SlackSigningSecret: lookup.get("SLACK_SIGNING_SECRET"),
+		Writer: writer,
 	}))
 	// Requests live in a context of their own, canceled at shutdown, so
 	// that event streams end at once and browsers reconnect to the next
