@@ -24,6 +24,9 @@ type Options struct {
 	// Backoff is the delay before a crashed runner restarts, attempt counting
 	// from 1; nil means 1s doubling up to 1 min.
 	Backoff func(attempt int) time.Duration
+	// LateFunc, when set, hears how late each probe starts against its
+	// schedule: the time from its tick to the start of the probe.
+	LateFunc func(late time.Duration)
 }
 
 func (o Options) withDefaults() Options {
@@ -131,25 +134,29 @@ func (r *Runner) loop(ctx context.Context, delay time.Duration) (healthy, crashe
 			r.recordCrash(v, debug.Stack())
 		}
 	}()
+	due := time.Now()
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		defer t.Stop()
 		select {
 		case <-ctx.Done():
 			return healthy, false
-		case <-t.C:
+		case due = <-t.C:
 		}
 	}
 	ticker := time.NewTicker(r.site.interval())
 	defer ticker.Stop()
 	for {
+		if r.opts.LateFunc != nil {
+			r.opts.LateFunc(time.Since(due))
+		}
 		if r.probeOnce(ctx) {
 			healthy = true
 		}
 		select {
 		case <-ctx.Done():
 			return healthy, false
-		case <-ticker.C:
+		case due = <-ticker.C:
 		}
 	}
 }

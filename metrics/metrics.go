@@ -17,6 +17,7 @@ type Metrics struct {
 	probes        *prometheus.CounterVec
 	probeDuration prometheus.Histogram
 	batchDuration *prometheus.HistogramVec
+	probeLate     prometheus.Histogram
 }
 
 // New builds the registry with Go's runtime and process collectors.
@@ -34,6 +35,11 @@ func New() *Metrics {
 			Help:    "Total latency of each probe, body included.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
+		probeLate: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "walnut_probe_start_late_seconds",
+			Help:    "How late each probe started against its schedule.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
 		batchDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "walnut_writer_batch_duration_seconds",
 			Help:    "Time to write one batch of probes and derive transitions, by outcome.",
@@ -43,7 +49,7 @@ func New() *Metrics {
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.probes, m.probeDuration, m.batchDuration,
+		m.probes, m.probeDuration, m.batchDuration, m.probeLate,
 	)
 	return m
 }
@@ -52,6 +58,11 @@ func New() *Metrics {
 func (m *Metrics) ObserveProbe(site, state string, latency time.Duration) {
 	m.probes.WithLabelValues(site, state).Inc()
 	m.probeDuration.Observe(latency.Seconds())
+}
+
+// ObserveLate records how late a probe started against its schedule.
+func (m *Metrics) ObserveLate(late time.Duration) {
+	m.probeLate.Observe(late.Seconds())
 }
 
 // ObserveBatch records one write of the probe writer.

@@ -18,6 +18,7 @@ func TestMetrics(t *testing.T) {
 	m.ObserveProbe("api", "ok", 80*time.Millisecond)
 	m.ObserveProbe("api", "notok", 10*time.Second)
 	m.ObserveBatch(3*time.Millisecond, nil)
+	m.ObserveLate(2 * time.Millisecond)
 	m.ObserveBatch(time.Second, errors.New("down"))
 	depth := 7.0
 	m.Gauge("walnut_writer_queue_depth", "Probes waiting to be written.", func() float64 { return depth })
@@ -31,6 +32,7 @@ func TestMetrics(t *testing.T) {
 		`walnut_probe_duration_seconds_count 3`,
 		`walnut_writer_batch_duration_seconds_count{result="error"} 1`,
 		`walnut_writer_queue_depth 7`,
+		`walnut_probe_start_late_seconds_count 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(string(body), want) {

@@ -234,7 +234,10 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`walnut_probes_total{site="app",state="notok"}`, "walnut_probe_duration_seconds_count", "walnut_writer_queue_depth"} {
+	for _, want := range []string{
+		`walnut_probes_total{site="app",state="notok"}`, "walnut_probe_duration_seconds_count", "walnut_writer_queue_depth",
+		"walnut_probe_start_late_seconds_count", "walnut_sse_clients", "walnut_notifications_pending",
+	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

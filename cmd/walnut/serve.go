@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -96,7 +97,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		fmt.Fprintln(stderr, "walnut serve:", err)
 		return exitError
 	}
-	chk := checker.New(ntf.sink(observedSink{next: writer, metrics: mtr, slugs: &slugs}, &slugs), logger.With("component", "checker"), checker.Options{})
+	chk := checker.New(ntf.sink(observedSink{next: writer, metrics: mtr, slugs: &slugs}, &slugs), logger.With("component", "checker"), checker.Options{LateFunc: mtr.ObserveLate})
 	place := newPlacer(st, chk, logger.With("component", "lease"))
 	rl := &reloader{
 		path: configPath(*path, lookup), lookup: lookup, store: st, placer: place,
@@ -140,6 +141,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	// every /events stream.
 	hub := web.NewHub(web.HubOptions{Store: st, Logger: logger.With("component", "live")})
 	checkerDone.Go(func() { hub.Run(checkCtx) })
+	mtr.Gauge("walnut_sse_clients", "Browsers connected to /events.", func() float64 { return float64(hub.Clients()) })
+	mtr.Gauge("walnut_notifications_pending", "Notifications waiting to be delivered, all sinks.", func() float64 {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		health, err := st.NotifyHealth(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		n := 0
+		for _, h := range health {
+			n += h.Pending
+		}
+		return float64(n)
+	})
 	routes.Handle("/", web.New(web.Options{
 		Store: st, Logger: logger.With("component", "web"), Version: buildVersion(),
 		Hub: hub, Roster: st, KioskToken: lookup.get("WALNUT_KIOSK_TOKEN"),
