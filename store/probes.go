@@ -153,9 +153,6 @@ func (s *Store) WriteProbes(ctx context.Context, batch []Probe) (int, error) {
 			return 0, fmt.Errorf("write %d probes: enqueue notifications: %w", len(batch), err)
 		}
 	}
-	if err := s.rollupProbes(ctx, tx, batch); err != nil {
-		return 0, err
-	}
 	// One cheap notification per batch, so that live boards learn of fresh
 	// probes (a site's last probe time) and not only of transitions.
 	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", ChannelProbes, strconv.Itoa(len(batch))); err != nil {
