@@ -92,11 +92,26 @@ func (s *Store) ProbePartitionsEnsure(ctx context.Context, from time.Time, days 
 	return int(n), nil
 }
 
+// Change is a transition as the writer logs it.
+type Change struct {
+	Slug   string
+	At     time.Time
+	From   State
+	To     State
+	Reason string
+}
+
 // WriteProbes writes a batch of probes with COPY and, in the same
 // transaction, advances each site's state machine in SQL, recording and
 // announcing every transition exactly once. It returns how many transitions
 // the batch caused.
 func (s *Store) WriteProbes(ctx context.Context, batch []Probe) (int, error) {
+	return s.writeProbes(ctx, batch, nil)
+}
+
+// writeProbes is WriteProbes; when changes is not nil, the batch's
+// transitions are appended to it.
+func (s *Store) writeProbes(ctx context.Context, batch []Probe, changes *[]Change) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
@@ -146,6 +161,21 @@ func (s *Store) WriteProbes(ctx context.Context, batch []Probe) (int, error) {
 	}
 	if err := s.rollupProbes(ctx, tx, batch); err != nil {
 		return 0, err
+	}
+	if n > 0 && changes != nil {
+		since := batch[0].At
+		for _, p := range batch {
+			if p.At.Before(since) {
+				since = p.At
+			}
+		}
+		rows, err := s.q.TransitionListThisTx(ctx, tx, dbsqlc.TransitionListThisTxParams{SiteIds: apply.SiteIds, Since: since})
+		if err != nil {
+			return 0, fmt.Errorf("write %d probes: read transitions: %w", len(batch), err)
+		}
+		for _, r := range rows {
+			*changes = append(*changes, Change{Slug: r.Slug, At: r.At, From: State(r.FromState), To: State(r.ToState), Reason: r.Reason})
+		}
 	}
 	if n > 0 {
 		// Notifications commit with the transitions that caused them.

@@ -199,7 +199,8 @@ func (w *Writer) write(ctx context.Context, batch []Probe) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	start := time.Now()
-	transitions, err := w.store.WriteProbes(ctx, batch)
+	var changes []Change
+	transitions, err := w.store.writeProbes(ctx, batch, &changes)
 	took := time.Since(start)
 	w.mu.Lock()
 	prev := w.lastErr
@@ -208,6 +209,9 @@ func (w *Writer) write(ctx context.Context, batch []Probe) error {
 	switch {
 	case err == nil:
 		w.written.Add(uint64(len(batch)))
+		for _, c := range changes {
+			w.logger.Info("site changed state", "site", c.Slug, "from", c.From, "to", c.To, "at", c.At, "reason", c.Reason)
+		}
 		if prev != nil {
 			w.logger.Info("database writes resumed", "probes", len(batch))
 		}

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -297,4 +299,45 @@ func TestProbeRowSize(t *testing.T) {
 	if perRow >= 100 {
 		t.Fatalf("a probe costs %.1f bytes with its index, want under 100", perRow)
 	}
+}
+
+func TestWriterLogsTransitions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	w := store.NewWriter(b.store, logger, store.WriterOptions{FlushInterval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	for _, p := range b.probes("api", 0, store.StateOK, store.StateNotOK, store.StateNotOK) {
+		w.Add(p)
+	}
+	cancel()
+	<-done
+	out := logs.String()
+	if n := strings.Count(out, "site changed state"); n != 2 {
+		t.Fatalf("%d transition lines, want 2 (unknown>ok, ok>notok):\n%s", n, out)
+	}
+	if !strings.Contains(out, "site=api from=ok to=notok") || !strings.Contains(out, `reason="probe 1"`) {
+		t.Fatalf("transition line lacks site, states or reason:\n%s", out)
+	}
+}
+
+// syncBuffer is a buffer the writer's goroutine and the test share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

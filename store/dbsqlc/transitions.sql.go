@@ -54,3 +54,55 @@ func (q *Queries) TransitionListBySite(ctx context.Context, db DBTX, arg Transit
 	}
 	return items, nil
 }
+
+const transitionListThisTx = `-- name: TransitionListThisTx :many
+SELECT s.slug, t.at, t.from_state, t.to_state, t.reason
+  FROM transitions t
+  JOIN sites s ON s.id = t.site_id
+ WHERE t.site_id = ANY ($1::integer[])
+   AND t.at >= $2
+   AND t.xmin = pg_current_xact_id()::xid
+ ORDER BY t.id
+`
+
+type TransitionListThisTxParams struct {
+	SiteIds []int32
+	Since   time.Time
+}
+
+type TransitionListThisTxRow struct {
+	Slug      string
+	At        time.Time
+	FromState State
+	ToState   State
+	Reason    string
+}
+
+// TransitionListThisTx returns the transitions inserted by the current
+// transaction among the batch's sites and times, for the writer's log; the
+// site and time bounds let it use the index rather than scan the table.
+func (q *Queries) TransitionListThisTx(ctx context.Context, db DBTX, arg TransitionListThisTxParams) ([]TransitionListThisTxRow, error) {
+	rows, err := db.Query(ctx, transitionListThisTx, arg.SiteIds, arg.Since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TransitionListThisTxRow
+	for rows.Next() {
+		var i TransitionListThisTxRow
+		if err := rows.Scan(
+			&i.Slug,
+			&i.At,
+			&i.FromState,
+			&i.ToState,
+			&i.Reason,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
