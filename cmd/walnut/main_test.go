@@ -156,13 +156,23 @@ func startServe(t *testing.T, cfg string) *served {
 // instances can share one.
 func startServeOn(t *testing.T, cfg, databaseURL string) *served {
 	t.Helper()
+	return startServeWith(t, cfg, databaseURL, nil)
+}
+
+// startServeWith runs serve with more environment variables.
+func startServeWith(t *testing.T, cfg, databaseURL string, vars map[string]string) *served {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	environ := fakeEnv(map[string]string{"DATABASE_URL": databaseURL, "PORT": port})
+	all := map[string]string{"DATABASE_URL": databaseURL, "PORT": port}
+	for k, v := range vars {
+		all[k] = v
+	}
+	environ := fakeEnv(all)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{base: "http://127.0.0.1:" + port, log: &syncWriter{}, done: make(chan int, 1), cancel: cancel}
 	go func() { s.done <- run(ctx, []string{"serve", "--config", cfg}, s.log, s.log, environ) }()
