@@ -29,8 +29,11 @@ func configPath(flagPath string, lookup env) string {
 	case lookup.get("WALNUT_CONFIG_YAML") != "":
 		return ""
 	}
-	return "walnut.yaml"
+	return defaultConfigPath
 }
+
+// defaultConfigPath is read when nothing names the config.
+const defaultConfigPath = "walnut.yaml"
 
 // loadConfig reads the config from where configPath says and builds each
 // site's recipe.

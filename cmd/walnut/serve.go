@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walnut-board/walnut/checker"
+	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/metrics"
 	"github.com/walnut-board/walnut/recipes"
 	"github.com/walnut-board/walnut/store"
@@ -51,6 +53,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	// The config is checked before the database is touched: a typo must not
 	// retire half the sites.
 	cfg, err := loadConfig(*path, lookup, recipes.Builtin())
+	if err != nil && errors.Is(err, os.ErrNotExist) && *path == "" && configPath("", lookup) == defaultConfigPath {
+		// A fresh deploy with no config yet: serve an empty board that says
+		// so, and pick the file up when it appears, rather than crash-loop.
+		logger.Warn("no config: add walnut.yaml or set WALNUT_CONFIG_YAML; serving an empty board until then")
+		cfg, err = &config.Config{Path: defaultConfigPath}, nil
+	}
 	if err != nil {
 		printConfigError(stderr, err)
 		return exitError
