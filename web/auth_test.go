@@ -37,6 +37,7 @@ func TestProtect(t *testing.T) {
 		{"RightPasswordAnyUser", "GET", "/api/v1/sites", &[2]string{"anyone", pw}, nil, 418},
 		{"HealthzOpen", "GET", "/healthz", nil, nil, 418},
 		{"BadgeOpen", "GET", "/badge/api.svg", nil, nil, 418},
+		{"SlackCommandSignedNotPassworded", "POST", "/slack/command", nil, nil, 418},
 		{"KioskTokenOpensBoard", "GET", "/?kiosk=tv-token", nil, nil, 418},
 		{"KioskWrongToken", "GET", "/?kiosk=nope", nil, nil, 401},
 		{"KioskCookieOpensBoard", "GET", "/", nil, kioskCookie, 418},
