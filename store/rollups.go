@@ -341,13 +341,6 @@ func histQuantile(h []int64, q float64, maxD time.Duration) time.Duration {
 	return maxD
 }
 
-// DailyUptime returns a site's uptime per UTC day for the days days ending
-// with the day of to, oldest first.
-func (s *Store) DailyUptime(ctx context.Context, site Site, to time.Time, days int) ([]Bucket, error) {
-	end := to.UTC().Truncate(ResDay).Add(ResDay)
-	return s.SiteSeries(ctx, site, end.Add(-time.Duration(days)*ResDay), end, ResDay)
-}
-
 // Retention says how long history is kept.
 type Retention struct {
 	Raw     time.Duration // raw probes and minute rollups
