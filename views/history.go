@@ -1,5 +1,10 @@
 package views
 
+import (
+	"regexp"
+	"strings"
+)
+
 // HistoryView is the history part of a site's page: uptime windows, charts
 // over the chosen range, the daily strip and the outages.
 type HistoryView struct {
@@ -53,4 +58,22 @@ type OutageRow struct {
 	End      string // "" while ongoing
 	Duration string
 	Reason   string
+}
+
+// withNonce marks an inline script with the response's CSP nonce, so that
+// the browser runs it under a policy that refuses other inline scripts.
+func withNonce(script, nonce string) string {
+	if nonce == "" {
+		return script
+	}
+	return strings.Replace(script, "<script", `<script nonce="`+nonce+`"`, 1)
+}
+
+var styleAttr = regexp.MustCompile(` style="[^"]*"`)
+
+// withoutStyle drops the style attribute go-echarts puts on its element: the
+// content security policy refuses inline styles, and history.css sizes the
+// chart instead.
+func withoutStyle(element string) string {
+	return styleAttr.ReplaceAllString(element, "")
 }

@@ -1,10 +1,14 @@
 package web
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"net/http"
 	"strings"
+
+	"github.com/a-h/templ"
 )
 
 // openPath reports whether path is served to anyone: health checks come from
@@ -24,7 +28,11 @@ func Protect(password string, kiosk Kiosk, next http.Handler) http.Handler {
 	// lengths of the two passwords.
 	want := sha256.Sum256([]byte(password))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		securityHeaders(w.Header())
+		nonce := newNonce()
+		securityHeaders(w.Header(), nonce)
+		// Pages read the nonce to mark the inline scripts they mean to run
+		// (the charts' set-up); anything else inline is refused.
+		r = r.WithContext(templ.WithNonce(r.Context(), nonce))
 		if password == "" || openPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
@@ -45,11 +53,19 @@ func Protect(password string, kiosk Kiosk, next http.Handler) http.Handler {
 	})
 }
 
-// securityHeaders allows only Walnut's own scripts, styles and images, and
-// no framing by other sites.
-func securityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+// securityHeaders allows only Walnut's own scripts (files it serves, and
+// inline ones carrying this response's nonce), styles and images, and no
+// framing by other sites.
+func securityHeaders(h http.Header, nonce string) {
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'nonce-"+nonce+"'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+}
+
+// newNonce returns a fresh CSP nonce: 128 random bits, base64.
+func newNonce() string {
+	b := make([]byte, 16)
+	rand.Read(b) //nolint:errcheck // never fails
+	return base64.StdEncoding.EncodeToString(b)
 }

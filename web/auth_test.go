@@ -3,7 +3,10 @@ package web_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/a-h/templ"
 
 	"github.com/walnut-board/walnut/web"
 )
@@ -67,6 +70,27 @@ func TestProtect(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("FreshNoncePerResponse", func(t *testing.T) {
+		t.Parallel()
+		var seen []string
+		for range 2 {
+			var inPage string
+			h := web.Protect("", web.NewKiosk(""), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				inPage = templ.GetNonce(r.Context())
+			}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/sites/x", nil))
+			csp := rec.Header().Get("Content-Security-Policy")
+			if inPage == "" || !strings.Contains(csp, "'nonce-"+inPage+"'") {
+				t.Fatalf("page nonce %q not in the policy %q", inPage, csp)
+			}
+			seen = append(seen, inPage)
+		}
+		if seen[0] == seen[1] {
+			t.Fatal("two responses share a nonce")
+		}
+	})
 
 	t.Run("NoPasswordLeavesRoutesOpen", func(t *testing.T) {
 		t.Parallel()

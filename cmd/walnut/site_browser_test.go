@@ -49,11 +49,13 @@ func TestSitePageInBrowser(t *testing.T) {
 	if _, err := st.WriteProbes(ctx, probes); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.New(web.Options{Store: st, Logger: slog.New(slog.DiscardHandler)}))
+	// Behind Protect as in serve: the charts must draw under the content
+	// security policy, not only without one.
+	srv := httptest.NewServer(web.Protect("", web.NewKiosk(""), web.New(web.Options{Store: st, Logger: slog.New(slog.DiscardHandler)})))
 	t.Cleanup(srv.Close)
 
 	browser := newBrowser(t, chromium)
-	stepCtx, cancel := context.WithTimeout(browser, 60*time.Second)
+	stepCtx, cancel := context.WithTimeout(browser, browserStepGuard)
 	defer cancel()
 	consoleCtx, stopConsole := context.WithCancel(stepCtx)
 	var (
