@@ -23,7 +23,6 @@ type Store interface {
 	SiteGetBySlug(ctx context.Context, slug string) (store.Site, error)
 	ProbeListBySite(ctx context.Context, site store.Site, limit int) ([]store.Probe, error)
 	TransitionListBySite(ctx context.Context, siteID int32, limit int) ([]store.Transition, error)
-	ProbeUptime(ctx context.Context, siteID int32, interval time.Duration, from, to time.Time) (store.Uptime, error)
 	SiteUptime(ctx context.Context, site store.Site, from, to time.Time) (store.Uptime, error)
 	SiteSeries(ctx context.Context, site store.Site, from, to time.Time, step time.Duration) ([]store.Bucket, error)
 	Ping(ctx context.Context) error
