@@ -40,7 +40,7 @@ const userAgent = "Walnut (status board)"
 // now stamps the probe's At (nil: time.Now); durations are measured on the
 // monotonic clock. A nil client means NewClient().
 func Probe(ctx context.Context, client *http.Client, site Site, now func() time.Time) store.Probe {
-	return probe(ctx, client, site, now).probe
+	return probe(ctx, client, site, now, newScrubber(site)).probe
 }
 
 // outcome is a probe and, when the recipe panicked, what it panicked with.
@@ -54,14 +54,15 @@ type crash struct {
 	stack []byte
 }
 
-func probe(ctx context.Context, client *http.Client, site Site, now func() time.Time) outcome {
+// probe is Probe with the site's scrubber made once by the caller: a runner
+// keeps one rather than parse the site's URL on every probe.
+func probe(ctx context.Context, client *http.Client, site Site, now func() time.Time, scrub scrubber) outcome {
 	if now == nil {
 		now = time.Now
 	}
 	if client == nil {
 		client = NewClient()
 	}
-	scrub := newScrubber(site)
 	p := store.Probe{SiteID: site.ID, At: now()}
 	notOK := func(reason string) outcome {
 		p.State = store.StateNotOK

@@ -67,6 +67,8 @@ type Runner struct {
 	// pendingSince is when the current run of pending probes began; zero
 	// when the last probe was not pending. Only the Run goroutine uses it.
 	pendingSince time.Time
+	// scrub holds the site's secrets, made once.
+	scrub scrubber
 }
 
 // NewRunner returns a runner for site; call Run to start it. The logger gets
@@ -80,6 +82,7 @@ func NewRunner(site Site, sink Sink, logger *slog.Logger, opts Options) *Runner 
 		sink:   sink,
 		logger: logger.With("site", site.Slug),
 		opts:   opts.withDefaults(),
+		scrub:  newScrubber(site),
 	}
 }
 
@@ -163,7 +166,7 @@ func (r *Runner) loop(ctx context.Context, delay time.Duration) (healthy, crashe
 
 // probeOnce probes and hands the result to the sink; it reports whether it did.
 func (r *Runner) probeOnce(ctx context.Context) bool {
-	out := probe(ctx, r.opts.Client, r.site, r.opts.Now)
+	out := probe(ctx, r.opts.Client, r.site, r.opts.Now, r.scrub)
 	if ctx.Err() != nil {
 		return false // shutdown or restart: context.Canceled is not the site's fault
 	}
@@ -220,11 +223,11 @@ func formatPending(d time.Duration) string {
 // sink may be what panicked, so a second panic here is swallowed.
 func (r *Runner) recordCrash(v any, stack []byte) {
 	r.pendingSince = time.Time{}
-	reason := newScrubber(r.site).clean(fmt.Sprintf("checker crashed: %v", v))
+	reason := r.scrub.clean(fmt.Sprintf("checker crashed: %v", v))
 	r.logger.Error("site runner crashed", "reason", reason, "stack", string(stack))
 	defer func() {
 		if v := recover(); v != nil {
-			r.logger.Error("recording a crash failed", "panic", newScrubber(r.site).clean(fmt.Sprint(v)))
+			r.logger.Error("recording a crash failed", "panic", r.scrub.clean(fmt.Sprint(v)))
 		}
 	}()
 	r.sink.Add(store.Probe{
