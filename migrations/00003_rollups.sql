@@ -48,11 +48,14 @@ CREATE TABLE rollups (
 ) WITH (fillfactor = 70); -- room for HOT updates: every batch adds to its rows
 
 -- rollup_cursor is the latest probe each site's rollups have taken in: its
--- time and state are what the next probe credits.
+-- time and state are what the next probe credits. folded_until is how far the
+-- site's minute rows have been folded into its hour and day rows: readers
+-- take hours and days before it and minutes after it.
 CREATE TABLE rollup_cursor (
-    site_id integer     PRIMARY KEY REFERENCES sites (id) ON DELETE CASCADE,
-    at      timestamptz NOT NULL,
-    state   state       NOT NULL
+    site_id      integer     PRIMARY KEY REFERENCES sites (id) ON DELETE CASCADE,
+    at           timestamptz NOT NULL,
+    state        state       NOT NULL,
+    folded_until timestamptz
 );
 
 -- A block range index on time lets a site's latest probes be read from a
@@ -127,7 +130,9 @@ BEGIN
           FROM spans sp,
                generate_series(walnut_trunc(60, sp.s), sp.e - interval '1 microsecond', interval '1 minute') AS m
     ), levels (res) AS (
-        VALUES (60), (3600), (86400)
+        -- minutes only: walnut_rollup_fold makes the hours and days out of
+        -- finished minutes, so that a probe writes one rollup row, not three
+        VALUES (60)
     ), held AS (
         SELECT p.site_id, l.res, walnut_trunc(l.res, p.minute) AS at,
                coalesce(sum(ms) FILTER (WHERE state = 'ok'), 0) AS ok_ms,
@@ -393,7 +398,144 @@ END;
 $$;
 -- +goose StatementEnd
 
+-- walnut_rollup_fold folds finished minute rows into hour and day rows, for
+-- up to p_limit sites, and returns how many sites it folded. A site's minutes
+-- before the one holding its latest probe are final: a new probe credits
+-- time from the latest probe on. Sites whose cursor a writer holds are
+-- skipped and folded next time.
+-- +goose StatementBegin
+CREATE FUNCTION walnut_rollup_fold(p_limit integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    n integer;
+BEGIN
+    WITH todo AS (
+        SELECT site_id, coalesce(folded_until, '-infinity') AS f, walnut_trunc(60, at) AS u
+          FROM rollup_cursor
+         WHERE folded_until IS NULL OR folded_until < walnut_trunc(60, at)
+         ORDER BY site_id
+         LIMIT p_limit
+           FOR UPDATE SKIP LOCKED
+    ), folded AS (
+        INSERT INTO rollups AS r (site_id, res, at, ok_ms, notok_ms, pending_ms, probes, timed,
+                                  latency_sum, ttfb_sum, dns_sum, connect_sum, tls_sum,
+                                  latency_max, ttfb_max, l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15, l16, l17, l18, l19, l20, l21, l22, l23, l24, l25, l26, l27, l28, l29, l30, l31, l32, l33, l34, l35, l36, l37, l38, l39, t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17, t18, t19, t20, t21, t22, t23, t24, t25, t26, t27, t28, t29, t30, t31, t32, t33, t34, t35, t36, t37, t38, t39)
+        SELECT m.site_id, l.res, walnut_trunc(l.res, m.at),
+               sum(ok_ms), sum(notok_ms), sum(pending_ms), sum(probes), sum(timed),
+               sum(latency_sum), sum(ttfb_sum), sum(dns_sum), sum(connect_sum), sum(tls_sum),
+               max(latency_max), max(ttfb_max), sum(l0), sum(l1), sum(l2), sum(l3), sum(l4), sum(l5), sum(l6), sum(l7), sum(l8), sum(l9), sum(l10), sum(l11), sum(l12), sum(l13), sum(l14), sum(l15), sum(l16), sum(l17), sum(l18), sum(l19), sum(l20), sum(l21), sum(l22), sum(l23), sum(l24), sum(l25), sum(l26), sum(l27), sum(l28), sum(l29), sum(l30), sum(l31), sum(l32), sum(l33), sum(l34), sum(l35), sum(l36), sum(l37), sum(l38), sum(l39), sum(t0), sum(t1), sum(t2), sum(t3), sum(t4), sum(t5), sum(t6), sum(t7), sum(t8), sum(t9), sum(t10), sum(t11), sum(t12), sum(t13), sum(t14), sum(t15), sum(t16), sum(t17), sum(t18), sum(t19), sum(t20), sum(t21), sum(t22), sum(t23), sum(t24), sum(t25), sum(t26), sum(t27), sum(t28), sum(t29), sum(t30), sum(t31), sum(t32), sum(t33), sum(t34), sum(t35), sum(t36), sum(t37), sum(t38), sum(t39)
+          FROM rollups m
+          JOIN todo t ON t.site_id = m.site_id
+         CROSS JOIN (VALUES (3600), (86400)) AS l(res)
+         WHERE m.res = 60 AND m.at >= t.f AND m.at < t.u
+         GROUP BY 1, 2, 3
+         ORDER BY 1, 2, 3
+        ON CONFLICT (site_id, res, at) DO UPDATE SET
+            ok_ms = r.ok_ms + excluded.ok_ms,
+            notok_ms = r.notok_ms + excluded.notok_ms,
+            pending_ms = r.pending_ms + excluded.pending_ms,
+            probes = r.probes + excluded.probes,
+            timed = r.timed + excluded.timed,
+            latency_sum = r.latency_sum + excluded.latency_sum,
+            ttfb_sum = r.ttfb_sum + excluded.ttfb_sum,
+            dns_sum = r.dns_sum + excluded.dns_sum,
+            connect_sum = r.connect_sum + excluded.connect_sum,
+            tls_sum = r.tls_sum + excluded.tls_sum,
+            latency_max = greatest(r.latency_max, excluded.latency_max),
+            ttfb_max = greatest(r.ttfb_max, excluded.ttfb_max),
+            l0 = r.l0 + excluded.l0,
+            l1 = r.l1 + excluded.l1,
+            l2 = r.l2 + excluded.l2,
+            l3 = r.l3 + excluded.l3,
+            l4 = r.l4 + excluded.l4,
+            l5 = r.l5 + excluded.l5,
+            l6 = r.l6 + excluded.l6,
+            l7 = r.l7 + excluded.l7,
+            l8 = r.l8 + excluded.l8,
+            l9 = r.l9 + excluded.l9,
+            l10 = r.l10 + excluded.l10,
+            l11 = r.l11 + excluded.l11,
+            l12 = r.l12 + excluded.l12,
+            l13 = r.l13 + excluded.l13,
+            l14 = r.l14 + excluded.l14,
+            l15 = r.l15 + excluded.l15,
+            l16 = r.l16 + excluded.l16,
+            l17 = r.l17 + excluded.l17,
+            l18 = r.l18 + excluded.l18,
+            l19 = r.l19 + excluded.l19,
+            l20 = r.l20 + excluded.l20,
+            l21 = r.l21 + excluded.l21,
+            l22 = r.l22 + excluded.l22,
+            l23 = r.l23 + excluded.l23,
+            l24 = r.l24 + excluded.l24,
+            l25 = r.l25 + excluded.l25,
+            l26 = r.l26 + excluded.l26,
+            l27 = r.l27 + excluded.l27,
+            l28 = r.l28 + excluded.l28,
+            l29 = r.l29 + excluded.l29,
+            l30 = r.l30 + excluded.l30,
+            l31 = r.l31 + excluded.l31,
+            l32 = r.l32 + excluded.l32,
+            l33 = r.l33 + excluded.l33,
+            l34 = r.l34 + excluded.l34,
+            l35 = r.l35 + excluded.l35,
+            l36 = r.l36 + excluded.l36,
+            l37 = r.l37 + excluded.l37,
+            l38 = r.l38 + excluded.l38,
+            l39 = r.l39 + excluded.l39,
+            t0 = r.t0 + excluded.t0,
+            t1 = r.t1 + excluded.t1,
+            t2 = r.t2 + excluded.t2,
+            t3 = r.t3 + excluded.t3,
+            t4 = r.t4 + excluded.t4,
+            t5 = r.t5 + excluded.t5,
+            t6 = r.t6 + excluded.t6,
+            t7 = r.t7 + excluded.t7,
+            t8 = r.t8 + excluded.t8,
+            t9 = r.t9 + excluded.t9,
+            t10 = r.t10 + excluded.t10,
+            t11 = r.t11 + excluded.t11,
+            t12 = r.t12 + excluded.t12,
+            t13 = r.t13 + excluded.t13,
+            t14 = r.t14 + excluded.t14,
+            t15 = r.t15 + excluded.t15,
+            t16 = r.t16 + excluded.t16,
+            t17 = r.t17 + excluded.t17,
+            t18 = r.t18 + excluded.t18,
+            t19 = r.t19 + excluded.t19,
+            t20 = r.t20 + excluded.t20,
+            t21 = r.t21 + excluded.t21,
+            t22 = r.t22 + excluded.t22,
+            t23 = r.t23 + excluded.t23,
+            t24 = r.t24 + excluded.t24,
+            t25 = r.t25 + excluded.t25,
+            t26 = r.t26 + excluded.t26,
+            t27 = r.t27 + excluded.t27,
+            t28 = r.t28 + excluded.t28,
+            t29 = r.t29 + excluded.t29,
+            t30 = r.t30 + excluded.t30,
+            t31 = r.t31 + excluded.t31,
+            t32 = r.t32 + excluded.t32,
+            t33 = r.t33 + excluded.t33,
+            t34 = r.t34 + excluded.t34,
+            t35 = r.t35 + excluded.t35,
+            t36 = r.t36 + excluded.t36,
+            t37 = r.t37 + excluded.t37,
+            t38 = r.t38 + excluded.t38,
+            t39 = r.t39 + excluded.t39
+        RETURNING 1
+    )
+    UPDATE rollup_cursor c SET folded_until = t.u
+      FROM todo t
+     WHERE c.site_id = t.site_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP FUNCTION walnut_rollup_fold(integer);
 DROP FUNCTION walnut_drop_probe_partitions(date);
 DROP FUNCTION walnut_rollup_probes(integer[], timestamptz[], state[], smallint[], integer[], integer[], integer[], integer[], integer[]);
 DROP FUNCTION walnut_trunc(integer, timestamptz);

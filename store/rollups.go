@@ -57,6 +57,9 @@ func (s *Store) rollupProbes(ctx context.Context, tx pgx.Tx, batch []Probe) erro
 type openSpan struct {
 	state    State
 	from, to time.Time
+	// folded is how far the site's minutes are folded into hours and days;
+	// zero when nothing is.
+	folded time.Time
 }
 
 func (s *Store) openSpan(ctx context.Context, site Site) (openSpan, bool, error) {
@@ -67,7 +70,11 @@ func (s *Store) openSpan(ctx context.Context, site Site) (openSpan, bool, error)
 	if err != nil {
 		return openSpan{}, false, fmt.Errorf("rollup cursor of site %s: %w", site.Slug, err)
 	}
-	return openSpan{state: State(c.State), from: c.At, to: c.At.Add(2 * site.Interval)}, true, nil
+	o := openSpan{state: State(c.State), from: c.At, to: c.At.Add(2 * site.Interval)}
+	if c.FoldedUntil != nil {
+		o.folded = c.FoldedUntil.UTC()
+	}
+	return o, true, nil
 }
 
 // overlap is the length of [a1, a2) ∩ [b1, b2).
@@ -117,11 +124,17 @@ func (s *Store) SiteUptime(ctx context.Context, site Site, from, to time.Time) (
 	if !to.After(from) {
 		return u, nil
 	}
-	dayFrom, dayTo := ceilTo(from, ResDay), to.Truncate(ResDay)
+	open, found, err := s.openSpan(ctx, site)
+	if err != nil {
+		return u, err
+	}
+	// Hours and days hold only the minutes folded into them so far: past
+	// that, the window is read in minutes.
+	dayFrom, dayTo := ceilTo(from, ResDay), minTime(to, open.folded).Truncate(ResDay)
 	if !dayTo.After(dayFrom) {
 		dayFrom, dayTo = time.Time{}, time.Time{}
 	}
-	hourFrom, hourTo := ceilTo(from, ResHour), to.Truncate(ResHour)
+	hourFrom, hourTo := ceilTo(from, ResHour), minTime(to, open.folded).Truncate(ResHour)
 	if !hourTo.After(hourFrom) {
 		hourFrom, hourTo = time.Time{}, time.Time{}
 	}
@@ -144,10 +157,6 @@ func (s *Store) SiteUptime(ctx context.Context, site Site, from, to time.Time) (
 		u.OK += ok
 		u.NotOK += notok
 		u.Pending += pending
-	}
-	open, found, err := s.openSpan(ctx, site)
-	if err != nil {
-		return u, err
 	}
 	if found {
 		u.add(open.state, overlap(open.from, open.to, from, to))
@@ -219,11 +228,34 @@ func (s *Store) SiteSeries(ctx context.Context, site Site, from, to time.Time, s
 	if int64(to.Sub(from)/res) > SeriesMaxRows {
 		return nil, ErrSeriesTooLong
 	}
+	open, found, err := s.openSpan(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	// Hours and days hold only the minutes folded into them so far: the
+	// buckets from the first one not wholly folded are read in minutes,
+	// which the loop below adds up the same way.
+	split := to
+	if res > ResMinute {
+		split = minTime(to, open.folded).Truncate(res)
+		if split.Before(from) {
+			split = from
+		}
+	}
 	rows, err := s.q.RollupSeries(ctx, s.pool, dbsqlc.RollupSeriesParams{
-		SiteID: site.ID, Res: int32(res / time.Second), FromAt: from, ToAt: to,
+		SiteID: site.ID, Res: int32(res / time.Second), FromAt: from, ToAt: split,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("series of site %s: %w", site.Slug, err)
+	}
+	if split.Before(to) {
+		minutes, err := s.q.RollupSeries(ctx, s.pool, dbsqlc.RollupSeriesParams{
+			SiteID: site.ID, Res: int32(ResMinute / time.Second), FromAt: split, ToAt: to,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("series of site %s: %w", site.Slug, err)
+		}
+		rows = append(rows, minutes...)
 	}
 	n := int((to.Sub(from) + step - 1) / step)
 	out := make([]Bucket, n)
@@ -251,10 +283,6 @@ func (s *Store) SiteSeries(ctx context.Context, site Site, from, to time.Time, s
 		b.TTFBMax = max(b.TTFBMax, duration(r.TtfbMax))
 		b.latencyHist = addHist(b.latencyHist, r.LatencyHist)
 		b.ttfbHist = addHist(b.ttfbHist, r.TtfbHist)
-	}
-	open, found, err := s.openSpan(ctx, site)
-	if err != nil {
-		return nil, err
 	}
 	for i := range out {
 		b := &out[i]
@@ -381,4 +409,31 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time, r Retention) 
 		res.Rollups += d
 	}
 	return res, nil
+}
+
+// minTime is the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// RollupFold folds finished minute rollups into hour and day rows, a
+// thousand sites a statement, until none is left; it returns how many sites
+// it folded. serve runs it every few seconds; readers are exact whether or
+// not it has run, it only makes long windows cheap.
+func (s *Store) RollupFold(ctx context.Context) (int, error) {
+	const perStatement = 1000
+	total := 0
+	for {
+		n, err := s.q.RollupFold(ctx, s.pool, perStatement)
+		if err != nil {
+			return total, fmt.Errorf("fold rollups: %w", err)
+		}
+		total += int(n)
+		if n < perStatement {
+			return total, nil
+		}
+	}
 }

@@ -263,6 +263,13 @@ func TestSiteUptimeMatchesRawProbes(t *testing.T) {
 				n := min(len(ps), 1+rng.IntN(300))
 				b.write(t, ps[:n]...)
 				ps = ps[n:]
+				// Fold now and then, so windows read hours and days up to
+				// some point and minutes after it.
+				if rng.IntN(4) == 0 {
+					if _, err := b.st.RollupFold(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
 			windows := [][2]time.Time{{b.t0.Add(-time.Hour), end.Add(time.Hour)}}
 			for range 25 {
@@ -270,22 +277,30 @@ func TestSiteUptimeMatchesRawProbes(t *testing.T) {
 				to := from.Add(time.Duration(1+rng.IntN(50*60)) * time.Minute)
 				windows = append(windows, [2]time.Time{from, to})
 			}
-			for _, w := range windows {
-				got, err := b.st.SiteUptime(ctx, b.site, w[0], w[1])
-				if err != nil {
-					t.Fatal(err)
+			for pass := range 2 {
+				if pass == 1 {
+					// And again with every finished minute folded.
+					if _, err := b.st.RollupFold(ctx); err != nil {
+						t.Fatal(err)
+					}
 				}
-				want, err := b.st.ProbeUptime(ctx, b.site.ID, interval, w[0], w[1])
-				if err != nil {
-					t.Fatal(err)
-				}
-				// Rollups keep milliseconds, rounded per minute piece.
-				const tol = float64(5 * time.Millisecond)
-				near := func(a, b time.Duration) bool {
-					return math.Abs(float64(a-b)) <= tol+float64(b)*1e-9
-				}
-				if !near(got.OK, want.OK) || !near(got.NotOK, want.NotOK) || !near(got.Pending, want.Pending) {
-					t.Errorf("window %s to %s: rollups %+v, raw %+v", w[0].Format(time.RFC3339), w[1].Format(time.RFC3339), got, want)
+				for _, w := range windows {
+					got, err := b.st.SiteUptime(ctx, b.site, w[0], w[1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, err := b.st.ProbeUptime(ctx, b.site.ID, interval, w[0], w[1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					// Rollups keep milliseconds, rounded per minute piece.
+					const tol = float64(5 * time.Millisecond)
+					near := func(a, b time.Duration) bool {
+						return math.Abs(float64(a-b)) <= tol+float64(b)*1e-9
+					}
+					if !near(got.OK, want.OK) || !near(got.NotOK, want.NotOK) || !near(got.Pending, want.Pending) {
+						t.Errorf("pass %d, window %s to %s: rollups %+v, raw %+v", pass, w[0].Format(time.RFC3339), w[1].Format(time.RFC3339), got, want)
+					}
 				}
 			}
 		})
@@ -310,32 +325,40 @@ func TestSiteSeries(t *testing.T) {
 	// A transport failure: counted as a probe, not in the timings.
 	ps = append(ps, store.Probe{At: b.at(120 * time.Minute), State: store.StateNotOK, Latency: 10 * time.Second})
 	b.write(t, ps...)
-	for _, step := range []time.Duration{10 * time.Minute, time.Hour} {
-		buckets, err := b.st.SiteSeries(context.Background(), b.site, b.t0, b.at(2*time.Hour), step)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(buckets) != int(2*time.Hour/step) {
-			t.Fatalf("step %s: %d buckets", step, len(buckets))
-		}
-		var up store.Uptime
-		probes := 0
-		for _, bk := range buckets {
-			up.OK += bk.OK
-			up.NotOK += bk.NotOK
-			probes += bk.Probes
-			if bk.LatencyMax != 100*time.Millisecond || bk.TTFBMax != 40*time.Millisecond {
-				t.Errorf("step %s bucket %s: max latency %s ttfb %s", step, bk.At, bk.LatencyMax, bk.TTFBMax)
-			}
-			if p := bk.LatencyP50; p < 81*time.Millisecond || p > 100*time.Millisecond {
-				t.Errorf("step %s bucket %s: p50 latency %s, want about 100ms", step, bk.At, p)
-			}
-			if bk.DNS != 2*time.Millisecond || bk.Transfer() != 60*time.Millisecond {
-				t.Errorf("step %s bucket %s: dns %s transfer %s", step, bk.At, bk.DNS, bk.Transfer())
+	// The same answers before the minutes are folded into hours and after.
+	for pass := range 2 {
+		if pass == 1 {
+			if _, err := b.st.RollupFold(context.Background()); err != nil {
+				t.Fatal(err)
 			}
 		}
-		if up.OK != 114*time.Minute || up.NotOK != 6*time.Minute || probes != 120 {
-			t.Errorf("step %s: ok %s notok %s probes %d", step, up.OK, up.NotOK, probes)
+		for _, step := range []time.Duration{10 * time.Minute, time.Hour} {
+			buckets, err := b.st.SiteSeries(context.Background(), b.site, b.t0, b.at(2*time.Hour), step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(buckets) != int(2*time.Hour/step) {
+				t.Fatalf("step %s: %d buckets", step, len(buckets))
+			}
+			var up store.Uptime
+			probes := 0
+			for _, bk := range buckets {
+				up.OK += bk.OK
+				up.NotOK += bk.NotOK
+				probes += bk.Probes
+				if bk.LatencyMax != 100*time.Millisecond || bk.TTFBMax != 40*time.Millisecond {
+					t.Errorf("step %s bucket %s: max latency %s ttfb %s", step, bk.At, bk.LatencyMax, bk.TTFBMax)
+				}
+				if p := bk.LatencyP50; p < 81*time.Millisecond || p > 100*time.Millisecond {
+					t.Errorf("step %s bucket %s: p50 latency %s, want about 100ms", step, bk.At, p)
+				}
+				if bk.DNS != 2*time.Millisecond || bk.Transfer() != 60*time.Millisecond {
+					t.Errorf("step %s bucket %s: dns %s transfer %s", step, bk.At, bk.DNS, bk.Transfer())
+				}
+			}
+			if up.OK != 114*time.Minute || up.NotOK != 6*time.Minute || probes != 120 {
+				t.Errorf("pass %d step %s: ok %s notok %s probes %d", pass, step, up.OK, up.NotOK, probes)
+			}
 		}
 	}
 }
@@ -349,6 +372,9 @@ func TestApplyRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.write(t, probe(b.at(0), store.StateOK), probe(b.at(time.Minute), store.StateOK), probe(now.Add(-time.Hour), store.StateOK))
+	if _, err := b.st.RollupFold(ctx); err != nil {
+		t.Fatal(err)
+	}
 	res, err := b.st.ApplyRetention(ctx, now, store.Retention{Raw: 30 * 24 * time.Hour, Rollups: 400 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -69,3 +69,31 @@ func maintainRetention(ctx context.Context, st *store.Store, logger *slog.Logger
 		}
 	}
 }
+
+// foldEvery is how often finished minute rollups are folded into hours and
+// days. Readers are exact either way; folding keeps long windows cheap.
+const foldEvery = 10 * time.Second
+
+// foldRollups folds finished minute rollups into hours and days until ctx
+// ends. It lives outside the writer's transaction so that a probe writes one
+// rollup row, not three.
+func foldRollups(ctx context.Context, st *store.Store, logger *slog.Logger) {
+	t := time.NewTicker(foldEvery)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := st.RollupFold(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			logger.Error("fold rollups", "error", err)
+			failing = true
+		case err == nil:
+			failing = false
+		}
+	}
+}

@@ -142,6 +142,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	checkerDone.Go(func() { place.run(checkCtx) })
 	checkerDone.Go(func() { maintainPartitions(checkCtx, st, logger) })
 	checkerDone.Go(func() { maintainRetention(checkCtx, st, logger, retention) })
+	checkerDone.Go(func() { foldRollups(checkCtx, st, logger) })
 
 	routes := http.NewServeMux()
 	routes.Handle("GET /metrics", mtr.Handler())

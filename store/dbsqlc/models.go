@@ -224,9 +224,10 @@ type Rollup struct {
 }
 
 type RollupCursor struct {
-	SiteID int32
-	At     time.Time
-	State  State
+	SiteID      int32
+	At          time.Time
+	State       State
+	FoldedUntil *time.Time
 }
 
 type Roster struct {

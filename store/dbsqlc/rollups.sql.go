@@ -61,18 +61,19 @@ func (q *Queries) RollupApply(ctx context.Context, db DBTX, arg RollupApplyParam
 }
 
 const rollupCursor = `-- name: RollupCursor :one
-SELECT at, state FROM rollup_cursor WHERE site_id = $1
+SELECT at, state, folded_until FROM rollup_cursor WHERE site_id = $1
 `
 
 type RollupCursorRow struct {
-	At    time.Time
-	State State
+	At          time.Time
+	State       State
+	FoldedUntil *time.Time
 }
 
 func (q *Queries) RollupCursor(ctx context.Context, db DBTX, siteID int32) (RollupCursorRow, error) {
 	row := db.QueryRow(ctx, rollupCursor, siteID)
 	var i RollupCursorRow
-	err := row.Scan(&i.At, &i.State)
+	err := row.Scan(&i.At, &i.State, &i.FoldedUntil)
 	return i, err
 }
 
@@ -91,6 +92,17 @@ func (q *Queries) RollupDeleteBefore(ctx context.Context, db DBTX, arg RollupDel
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const rollupFold = `-- name: RollupFold :one
+SELECT walnut_rollup_fold($1::integer)::integer AS folded
+`
+
+func (q *Queries) RollupFold(ctx context.Context, db DBTX, maxSites int32) (int32, error) {
+	row := db.QueryRow(ctx, rollupFold, maxSites)
+	var folded int32
+	err := row.Scan(&folded)
+	return folded, err
 }
 
 const rollupHeld = `-- name: RollupHeld :many

@@ -30,7 +30,10 @@ SELECT at, ok_ms, notok_ms, pending_ms, probes, timed, latency_sum, ttfb_sum, dn
  ORDER BY at;
 
 -- name: RollupCursor :one
-SELECT at, state FROM rollup_cursor WHERE site_id = @site_id;
+SELECT at, state, folded_until FROM rollup_cursor WHERE site_id = @site_id;
+
+-- name: RollupFold :one
+SELECT walnut_rollup_fold(@max_sites::integer)::integer AS folded;
 
 -- name: RollupDeleteBefore :execrows
 DELETE FROM rollups WHERE res = @res AND at < @before;
