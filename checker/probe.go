@@ -21,6 +21,16 @@ import (
 // connection after a small overrun. It is small: the deadline still applies.
 const drainLimit = 4 << 10
 
+// defaultRecipe judges sites that name no recipe: the status recipe with its
+// defaults (2xx is ok), built once rather than on every probe.
+var defaultRecipe = func() recipes.Recipe {
+	r, err := recipes.NewStatus(nil)
+	if err != nil {
+		panic("checker: the default status recipe: " + err.Error())
+	}
+	return r
+}()
+
 // userAgent is sent unless the site sets its own.
 const userAgent = "Walnut (status board)"
 
@@ -116,7 +126,7 @@ func probe(ctx context.Context, client *http.Client, site Site, now func() time.
 
 	rec := site.Recipe
 	if rec == nil {
-		rec, _ = recipes.NewStatus(nil)
+		rec = defaultRecipe
 	}
 	f := &fetcher{client: client, probe: probeCtx, parent: ctx, timeout: timeout, limit: site.bodyLimit(), scrub: scrub}
 	verdict, cr := judge(probeCtx, rec, &recipes.Response{

@@ -202,13 +202,9 @@ func TestCircleCISlowFollowUp(t *testing.T) {
 		circlePipelinesPath: {body: fixture(t, "circleci-pipelines.json")},
 		circleWorkflowPath:  {block: true},
 	})
-	start := time.Now()
 	got := checkURL(t, build(t, "circleci", nil), srv.URL+circlePipelinesPath, probeOpts{timeout: 2 * time.Second})
 	if got.State != NotOK || got.Reason != "CircleCI workflows: timeout" {
 		t.Errorf("Check = %+v", got)
-	}
-	if d := time.Since(start); d > 30*time.Second {
-		t.Errorf("took %v: the deadline did not bound the follow-up", d)
 	}
 }
 

@@ -44,6 +44,9 @@ type rule struct {
 type rules struct {
 	rules     []rule
 	otherwise Verdict
+	// usesJSON: some rule reads json, so the body is parsed for it; known
+	// once, at load, rather than on every check.
+	usesJSON bool
 }
 
 // RuleError is a rules option error located inside the options: Path is
@@ -108,6 +111,7 @@ func NewRules(opts Options) (Recipe, error) {
 			return nil, err
 		}
 		r.rules = append(r.rules, ru)
+		r.usesJSON = r.usesJSON || ru.usesJS
 	}
 	if v, ok := opts["otherwise"]; ok {
 		switch v := v.(type) {
@@ -260,7 +264,7 @@ func (r *rules) Check(_ context.Context, resp *Response, _ FetchFunc) Verdict {
 	if resp == nil {
 		return Verdict{State: NotOK, Reason: "no response"}
 	}
-	env := newRulesEnv(resp)
+	env := newRulesEnv(resp, r.usesJSON)
 	for i, ru := range r.rules {
 		ok, err := ru.eval(env)
 		if err != nil {
@@ -282,7 +286,7 @@ func (r *rules) Check(_ context.Context, resp *Response, _ FetchFunc) Verdict {
 	v := r.otherwise
 	if v.Reason == "" && v.State != OK {
 		v.Reason = "no rule matched"
-		if env.JSON == nil && r.anyUsesJSON() {
+		if env.JSON == nil && r.usesJSON {
 			v.Reason += " (the body is not JSON)"
 		}
 		if resp.Truncated {
@@ -290,15 +294,6 @@ func (r *rules) Check(_ context.Context, resp *Response, _ FetchFunc) Verdict {
 		}
 	}
 	return v
-}
-
-func (r *rules) anyUsesJSON() bool {
-	for _, ru := range r.rules {
-		if ru.usesJS {
-			return true
-		}
-	}
-	return false
 }
 
 // eval runs one rule. expr turns most runtime faults into errors; a panic
@@ -331,9 +326,10 @@ func firstLine(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// newRulesEnv builds the expression environment. The body is parsed as
-// HTML only when a rule calls css, once per check.
-func newRulesEnv(resp *Response) *rulesEnv {
+// newRulesEnv builds the expression environment. The body is parsed as JSON
+// only when a rule reads json, and as HTML only when a rule calls css, once
+// per check.
+func newRulesEnv(resp *Response, parseJSON bool) *rulesEnv {
 	env := &rulesEnv{
 		Status:    resp.StatusCode,
 		Headers:   make(map[string]string, len(resp.Header)),
@@ -345,7 +341,7 @@ func newRulesEnv(resp *Response) *rulesEnv {
 			env.Headers[strings.ToLower(k)] = vs[0]
 		}
 	}
-	if trimmed := bytes.TrimSpace(resp.Body); len(trimmed) > 0 {
+	if trimmed := bytes.TrimSpace(resp.Body); parseJSON && len(trimmed) > 0 {
 		var v any
 		if json.Unmarshal(trimmed, &v) == nil {
 			env.JSON = v
