@@ -107,7 +107,8 @@ $$;
 -- so several writers serialise per site without deadlocking, and it ignores
 -- probes not newer than the latest one applied, so a late batch cannot rewind
 -- a site. Each transition is inserted once and announced with pg_notify on
--- the channel walnut_transition. It returns the number of transitions.
+-- the channel walnut_transition, and the batch on walnut_probes. It returns
+-- the number of transitions.
 --
 -- The loop only computes: state rows are read in one query and written back
 -- in one UPDATE, so the cost per probe is a few assignments.
@@ -219,6 +220,10 @@ BEGIN
             v_reason := p.p_reason;
         END IF;
     END LOOP;
+
+    -- One cheap notice per batch, so that live boards learn of fresh probes
+    -- (a site's last probe time) and not only of transitions.
+    PERFORM pg_notify('walnut_probes', coalesce(array_length(p_site, 1), 0)::text);
 
     IF cur_site IS NULL THEN
         RETURN 0;

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/walnut-board/walnut/store/dbsqlc"
@@ -182,11 +181,6 @@ func (s *Store) writeProbes(ctx context.Context, batch []Probe, changes *[]Chang
 		if err := s.enqueueNotifyTx(ctx, tx); err != nil {
 			return 0, fmt.Errorf("write %d probes: enqueue notifications: %w", len(batch), err)
 		}
-	}
-	// One cheap notification per batch, so that live boards learn of fresh
-	// probes (a site's last probe time) and not only of transitions.
-	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", ChannelProbes, strconv.Itoa(len(batch))); err != nil {
-		return 0, fmt.Errorf("write %d probes: notify: %w", len(batch), err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("write %d probes: commit: %w", len(batch), err)

@@ -289,8 +289,8 @@ func TestProbeRowSize(t *testing.T) {
 	}
 	var heap, index int64
 	err := b.store.Pool().QueryRow(ctx, `
-		SELECT pg_relation_size('probes_20261125'),
-		       (SELECT sum(pg_relation_size(indexrelid)) FROM pg_index WHERE indrelid = 'probes_20261125'::regclass)`).Scan(&heap, &index)
+		SELECT pg_relation_size($1::regclass),
+		       (SELECT sum(pg_relation_size(indexrelid)) FROM pg_index WHERE indrelid = $1::regclass)`, "probes_"+b.base.Format("20060102")).Scan(&heap, &index)
 	if err != nil {
 		t.Fatal(err)
 	}
