@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -325,7 +326,7 @@ func (h *Hub) refresh(ctx context.Context) error {
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	orderChanged := !h.ready || !slicesEqual(order, h.order)
+	orderChanged := !h.ready || !slices.Equal(order, h.order)
 	for slug, html := range changedTiles {
 		h.tiles[slug] = html
 	}
@@ -353,18 +354,6 @@ func summaryKey(s views.SummaryView) string {
 		fmt.Fprintf(&b, "|%q %q %q %q", t.Slug, t.Name, t.Since, t.Reason)
 	}
 	return b.String()
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func renderString(ctx context.Context, c templ.Component) (string, error) {

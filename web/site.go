@@ -53,7 +53,7 @@ func (h *Handler) site(w http.ResponseWriter, r *http.Request) {
 			At: rfc3339(t.At), From: string(t.From), To: string(t.To), Reason: t.Reason,
 		})
 	}
-	if v.History, err = h.siteHistory(r, s); err != nil {
+	if v.History, err = h.siteHistory(r, s, transitions); err != nil {
 		h.fail(w, r, err, false)
 		return
 	}
@@ -74,8 +74,9 @@ var siteRanges = []struct {
 
 // siteHistory builds the history part of the site page: uptime windows,
 // charts over ?range= (default 24h), the 90-day strip and the outages.
-// Everything comes from rollups and transitions, not raw probes.
-func (h *Handler) siteHistory(r *http.Request, s store.Site) (views.HistoryView, error) {
+// Everything comes from rollups and trs, the site's newest transitions that
+// the page's table already read; not from raw probes.
+func (h *Handler) siteHistory(r *http.Request, s store.Site, trs []store.Transition) (views.HistoryView, error) {
 	ctx := r.Context()
 	now := h.now()
 	rng := siteRanges[0]
@@ -128,10 +129,6 @@ func (h *Handler) siteHistory(r *http.Request, s store.Site) (views.HistoryView,
 		v.Strip = append(v.Strip, dayCell(d))
 	}
 
-	trs, err := h.store.TransitionListBySite(ctx, s.ID, 500)
-	if err != nil {
-		return v, err
-	}
 	v.Outages = outages(trs, from, now)
 	return v, nil
 }
