@@ -129,19 +129,17 @@ BEGIN
                (extract(epoch FROM least(sp.e, m + interval '1 minute') - greatest(sp.s, m)) * 1000)::bigint AS ms
           FROM spans sp,
                generate_series(walnut_trunc(60, sp.s), sp.e - interval '1 microsecond', interval '1 minute') AS m
-    ), levels (res) AS (
-        -- minutes only: walnut_rollup_fold makes the hours and days out of
-        -- finished minutes, so that a probe writes one rollup row, not three
-        VALUES (60)
     ), held AS (
-        SELECT p.site_id, l.res, walnut_trunc(l.res, p.minute) AS at,
+        -- Minutes only: walnut_rollup_fold makes the hours and days out of
+        -- finished minutes, so that a probe writes one rollup row, not three.
+        SELECT p.site_id, 60 AS res, p.minute AS at,
                coalesce(sum(ms) FILTER (WHERE state = 'ok'), 0) AS ok_ms,
                coalesce(sum(ms) FILTER (WHERE state = 'notok'), 0) AS notok_ms,
                coalesce(sum(ms) FILTER (WHERE state = 'pending'), 0) AS pending_ms
-          FROM pieces p, levels l
-         GROUP BY 1, 2, 3
+          FROM pieces p
+         GROUP BY 1, 3
     ), stats AS (
-        SELECT b.site_id, l.res, walnut_trunc(l.res, b.at) AS at,
+        SELECT b.site_id, 60 AS res, walnut_trunc(60, b.at) AS at,
                count(*) AS probes,
                count(*) FILTER (WHERE status <> 0) AS timed,
                coalesce(sum(latency) FILTER (WHERE status <> 0), 0) AS latency_sum,
@@ -231,8 +229,8 @@ BEGIN
                count(*) FILTER (WHERE tb = 37) AS t37,
                count(*) FILTER (WHERE tb = 38) AS t38,
                count(*) FILTER (WHERE tb = 39) AS t39
-          FROM batch b, levels l
-         GROUP BY 1, 2, 3
+          FROM batch b
+         GROUP BY 1, 3
     ), cursor_moved AS (
         -- runs to completion though nothing reads it
         INSERT INTO rollup_cursor AS c (site_id, at, state)
