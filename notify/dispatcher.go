@@ -104,7 +104,7 @@ func New(opts Options) (*Dispatcher, error) {
 		d.settle = 10 * time.Minute
 	}
 	if d.backoff == nil {
-		d.backoff = DefaultBackoff
+		d.backoff = defaultBackoff
 	}
 	workers := opts.Workers
 	if workers <= 0 {
@@ -139,8 +139,8 @@ func New(opts Options) (*Dispatcher, error) {
 	return d, nil
 }
 
-// DefaultBackoff doubles from 5 s to 10 min, with up to 20% jitter.
-func DefaultBackoff(attempt int) time.Duration {
+// defaultBackoff doubles from 5 s to 10 min, with up to 20% jitter.
+func defaultBackoff(attempt int) time.Duration {
 	d := 5 * time.Second << min(max(attempt-1, 0), 7)
 	d = min(d, 10*time.Minute)
 	return d + rand.N(d/5+1)

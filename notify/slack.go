@@ -51,8 +51,8 @@ func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// SlackMessageFor renders a notice.
-func SlackMessageFor(n Notice) SlackMessage {
+// slackMessageFor renders a notice.
+func slackMessageFor(n Notice) SlackMessage {
 	name := "*" + slackEscape(n.Name) + "*"
 	if n.Link != "" {
 		name = "*<" + n.Link + "|" + slackEscape(n.Name) + ">*"
@@ -107,7 +107,7 @@ func emoji(s store.State) string {
 // Send posts the message. Slack answers 200 "ok", 429 with Retry-After, 4xx
 // for a bad or revoked URL (permanent) and 5xx when it is unwell.
 func (s *Slack) Send(ctx context.Context, n Notice) error {
-	return postJSON(ctx, s.hc, "slack", s.url, SlackMessageFor(n), nil)
+	return postJSON(ctx, s.hc, "slack", s.url, slackMessageFor(n), nil)
 }
 
 // postJSON posts v and classifies the answer.

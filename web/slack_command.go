@@ -18,10 +18,10 @@ import (
 // against replays.
 const slackMaxSkew = 5 * time.Minute
 
-// VerifySlackSignature checks Slack's request signature: X-Slack-Signature
+// verifySlackSignature checks Slack's request signature: X-Slack-Signature
 // is "v0=" + hex(HMAC-SHA256(secret, "v0:" + timestamp + ":" + body)), with
 // X-Slack-Request-Timestamp within five minutes of now.
-func VerifySlackSignature(secret []byte, h http.Header, body []byte, now time.Time) bool {
+func verifySlackSignature(secret []byte, h http.Header, body []byte, now time.Time) bool {
 	ts := h.Get("X-Slack-Request-Timestamp")
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
@@ -50,7 +50,7 @@ func (h *Handler) slackCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read the request", http.StatusBadRequest)
 		return
 	}
-	if !VerifySlackSignature(h.slackSecret, r.Header, body, h.now()) {
+	if !verifySlackSignature(h.slackSecret, r.Header, body, h.now()) {
 		h.logger.WarnContext(r.Context(), "slack command with a bad signature", "remote", r.RemoteAddr)
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
