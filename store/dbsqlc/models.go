@@ -271,6 +271,17 @@ type SiteState struct {
 	TtfbUs      int32
 }
 
+type SlackThread struct {
+	ID        int64
+	SiteID    int32
+	Channel   string
+	Ts        string
+	DownSince time.Time
+	Reason    string
+	PostedAt  time.Time
+	EndedAt   *time.Time
+}
+
 type Transition struct {
 	ID        int64
 	SiteID    int32
