@@ -73,6 +73,7 @@ type Site struct {
 	MaxPending time.Duration // how long the site may stay pending; 0 means no limit
 	Notify     []string      // each one of "pagerduty", "slack", "webhook"; nil when not set
 	Severity   string        // critical, error, warning or info; default critical
+	Flapping   Flapping      // when notices are damped; default 5 changes in 30m, settle 10m
 
 	Line int // line of the site's entry in the file
 

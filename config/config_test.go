@@ -393,6 +393,82 @@ sites:
 			want: []string{`walnut.yaml:4:14: sites[0].confirm: 0 must be at least 1`},
 		},
 		{
+			name: "FlapChangesUnderTwo",
+			yaml: `
+sites:
+  - name: API
+    url: https://api.example.com
+    flapping: {changes: 1}
+`,
+			want: []string{`walnut.yaml:4:25: sites[0].flapping.changes: 1 must be at least 2 (or flapping: off)`},
+		},
+		{
+			name: "FlapWithinNotPositive",
+			yaml: `
+sites:
+  - name: API
+    url: https://api.example.com
+    flapping:
+      within: 0s
+`,
+			want: []string{`walnut.yaml:5:15: sites[0].flapping.within: 0s must be more than zero`},
+		},
+		{
+			name: "FlapSettleNotADuration",
+			yaml: `
+sites:
+  - name: API
+    url: https://api.example.com
+    flapping: {settle: soon, within: 30}
+`,
+			want: []string{
+				`walnut.yaml:4:24: sites[0].flapping.settle: "soon" is not a duration (e.g. "30s" or "1m")`,
+				`walnut.yaml:4:38: sites[0].flapping.within: "30" is not a duration (use a unit, e.g. "30s")`,
+			},
+		},
+		{
+			name: "FlapUnknownKeyNamesSite",
+			yaml: `
+sites:
+  - name: API
+    url: https://api.example.com
+    flapping: {changes: 3, window: 10m}
+`,
+			want: []string{`walnut.yaml:4:28: unknown key "window" in flapping of site "API" (expected changes, within, settle)`},
+		},
+		{
+			name: "FlapNotOffOrMap",
+			yaml: `
+sites:
+  - name: API
+    url: https://api.example.com
+    flapping: never
+  - name: Web
+    url: https://web.example.com
+    flapping: [5, 30m]
+`,
+			want: []string{
+				`walnut.yaml:4:15: sites[0].flapping: "never" is not one of off, on, or a map with changes, within and settle`,
+				`walnut.yaml:7:15: sites[1].flapping: expected off, on, or a map with changes, within and settle, got a list`,
+			},
+		},
+		{
+			name: "FlapBadDefaultReportedOnce",
+			yaml: `
+defaults:
+  flapping: {changes: 0, every: 1m}
+sites:
+  - name: API
+    url: https://api.example.com
+  - name: Web
+    url: https://web.example.com
+`,
+			want: []string{
+				`walnut.yaml:2:23: defaults.flapping.changes: 0 must be at least 2 (or flapping: off)`,
+				`walnut.yaml:2:26: unknown key "every" in defaults.flapping (expected changes, within, settle)`,
+			},
+		},
+		{
 			name: "StringGotList",
 			yaml: `
 sites:
@@ -950,6 +1026,7 @@ sites:
 			Method: "GET", Interval: 30 * time.Second, Timeout: 10 * time.Second, Confirm: 1,
 			RecipeName: "status", Recipe: fakeRecipe{name: "status"},
 			Severity: "critical", Line: 2,
+			Flapping: Flapping{Changes: 5, Within: 30 * time.Minute, Settle: 10 * time.Minute},
 		}
 		if !reflect.DeepEqual(cfg.Sites, []Site{want}) {
 			t.Errorf("site:\n got %+v\nwant %+v", cfg.Sites[0], want)
@@ -975,6 +1052,7 @@ defaults:
   headers:
     User-Agent: walnut
     Authorization: Bearer default
+  flapping: {changes: 3, within: 10m}
 sites:
   - name: Inherits
     url: https://a.example.com
@@ -993,6 +1071,7 @@ sites:
     headers:
       authorization: Bearer mine
       X-Extra: "1"
+    flapping: {settle: 1m}
 `, nil)
 		a, b := cfg.Sites[0], cfg.Sites[1]
 		wantA := Site{
@@ -1002,7 +1081,8 @@ sites:
 			Interval: time.Minute, Timeout: 20 * time.Second, Confirm: 2,
 			RecipeName: "statuspage", RecipeOptions: map[string]any{"component": "API"},
 			Recipe:     fakeRecipe{name: "statuspage", opts: map[string]any{"component": "API"}},
-			MaxPending: time.Hour, Notify: []string{"pagerduty", "slack"}, Severity: "warning", Line: 15,
+			MaxPending: time.Hour, Notify: []string{"pagerduty", "slack"}, Severity: "warning", Line: 16,
+			Flapping: Flapping{Changes: 3, Within: 10 * time.Minute, Settle: DefaultFlapSettle},
 		}
 		if !reflect.DeepEqual(a, wantA) {
 			t.Errorf("inheriting site:\n got %+v\nwant %+v", a, wantA)
@@ -1014,7 +1094,9 @@ sites:
 			Body:     `{"ping": true}`,
 			Interval: 2 * time.Minute, Timeout: time.Minute, Confirm: 3,
 			RecipeName: "status", Recipe: fakeRecipe{name: "status"},
-			MaxPending: 0, Notify: []string{}, Severity: "info", Line: 17,
+			MaxPending: 0, Notify: []string{}, Severity: "info", Line: 18,
+			// The site's settle, the defaults' changes and within.
+			Flapping: Flapping{Changes: 3, Within: 10 * time.Minute, Settle: time.Minute},
 		}
 		if !reflect.DeepEqual(b, wantB) {
 			t.Errorf("overriding site:\n got %+v\nwant %+v", b, wantB)
@@ -1346,6 +1428,83 @@ sites:
 			t.Errorf("Recipe = %v, RecipeName = %q", cfg.Sites[0].Recipe, cfg.Sites[0].RecipeName)
 		}
 	})
+}
+
+func TestParseFlapping(t *testing.T) {
+	t.Parallel()
+	def := DefaultFlapping()
+	tests := []struct {
+		name string
+		yaml string
+		want []Flapping // per site
+	}{
+		{
+			name: "OffOnAndMaps",
+			yaml: `
+sites:
+  - {name: A, url: "https://a.example.com"}
+  - {name: B, url: "https://b.example.com", flapping: off}
+  - {name: C, url: "https://c.example.com", flapping: false}
+  - {name: D, url: "https://d.example.com", flapping: on}
+  - {name: E, url: "https://e.example.com", flapping: {changes: 3}}
+  - {name: F, url: "https://f.example.com", flapping: {changes: "${FLAPS}", within: 1h, settle: 90s}}
+  - {name: G, url: "https://g.example.com", flapping: }
+`,
+			want: []Flapping{
+				def, {Off: true}, {Off: true}, def,
+				{Changes: 3, Within: DefaultFlapWithin, Settle: DefaultFlapSettle},
+				{Changes: 8, Within: time.Hour, Settle: 90 * time.Second},
+				def,
+			},
+		},
+		{
+			name: "SiteKeysOverrideDefaultsOneByOne",
+			yaml: `
+defaults:
+  flapping: {changes: 4, within: 1h}
+sites:
+  - {name: A, url: "https://a.example.com"}
+  - {name: B, url: "https://b.example.com", flapping: {within: 5m}}
+  - {name: C, url: "https://c.example.com", flapping: off}
+  - {name: D, url: "https://d.example.com", flapping: on}
+`,
+			want: []Flapping{
+				{Changes: 4, Within: time.Hour, Settle: DefaultFlapSettle},
+				{Changes: 4, Within: 5 * time.Minute, Settle: DefaultFlapSettle},
+				{Off: true},
+				{Changes: 4, Within: time.Hour, Settle: DefaultFlapSettle},
+			},
+		},
+		{
+			name: "SiteTurnsDampingBackOn",
+			yaml: `
+defaults:
+  flapping: off
+sites:
+  - {name: A, url: "https://a.example.com"}
+  - {name: B, url: "https://b.example.com", flapping: on}
+  - {name: C, url: "https://c.example.com", flapping: {settle: 1m}}
+`,
+			want: []Flapping{
+				{Off: true},
+				def,
+				{Changes: DefaultFlapChanges, Within: DefaultFlapWithin, Settle: time.Minute},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := mustParse(t, tt.yaml, map[string]string{"FLAPS": "8"})
+			var got []Flapping
+			for _, s := range cfg.Sites {
+				got = append(got, s.Flapping)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("flapping:\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
 }
 
 func TestParseMaintenance(t *testing.T) {

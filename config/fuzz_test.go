@@ -19,6 +19,7 @@ func FuzzParse(f *testing.F) {
 		"x-a: &a {group: G}\nsites:\n  - {name: A, url: \"http://a\", <<: *a}\nmaintenance:\n  - sites: [a]\n    weekly: {days: [mon], start: \"1:00\", end: \"2:00\", timezone: UTC}\n",
 		"sites:\n  - name: A\n    url: ${NOPE}\n    body: $${x} ${S1-}\n",
 		"a: &x [*x]\nsites: *x\n",
+		"defaults:\n  flapping: {changes: 3, within: 10m}\nsites:\n  - {name: A, url: \"http://a\", flapping: off}\n  - {name: B, url: \"http://b\", flapping: {settle: 0s, x: 1}}\n",
 		"sites: [\n",
 		"",
 	} {
@@ -58,6 +59,9 @@ func FuzzParse(f *testing.F) {
 			}
 			if s.Interval < time.Second || s.Timeout <= 0 || s.Timeout > s.Interval || s.Confirm < 1 {
 				t.Errorf("site %q: interval %s, timeout %s, confirm %d", s.Slug, s.Interval, s.Timeout, s.Confirm)
+			}
+			if f := s.Flapping; f.Off && f != (Flapping{Off: true}) || !f.Off && (f.Changes < MinFlapChanges || f.Within <= 0 || f.Settle <= 0) {
+				t.Errorf("site %q: flapping %+v", s.Slug, f)
 			}
 			if s.Recipe == nil {
 				t.Errorf("site %q: no recipe built", s.Slug)

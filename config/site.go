@@ -83,6 +83,7 @@ type spec struct {
 	confirm                       *integer
 	recipe                        *recipeSpec
 	notify                        *notifyList
+	flapping                      *flapSpec
 
 	bad map[string]bool // keys whose value was reported as wrong
 }
@@ -221,6 +222,13 @@ func (d *decoder) spec(n ast.Node, path string, label *string) (*spec, bool) {
 		case "notify":
 			sp.notify, ok = d.notify(e.value, p)
 			set(ok)
+		case "flapping":
+			in := "defaults.flapping"
+			if !isDefaults {
+				in = "flapping of " + *label
+			}
+			sp.flapping, ok = d.flapping(e.value, p, in)
+			set(ok)
 		case "severity":
 			sp.severity, ok = d.nonEmpty(e.value, p)
 			if ok && !slices.Contains(severities, sp.severity.value) {
@@ -334,6 +342,7 @@ func (d *decoder) site(path string, n ast.Node, def *spec) (*Site, *spec, bool) 
 	if v := cmp.Or(sp.severity, def.severity); v != nil {
 		s.Severity = v.value
 	}
+	s.Flapping = resolveFlapping(sp.flapping, def.flapping)
 	if r := cmp.Or(sp.recipe, def.recipe); r != nil {
 		s.RecipeName = r.name
 		s.RecipeOptions = deepCopy(r.opts)
