@@ -38,6 +38,20 @@ type SummaryView struct {
 	Failing []TileView // red sites, longest down first
 }
 
+// AlertView is an alert sink in trouble, as the board's footer warns of it:
+// failing (its last notice was refused and will not be retried, such as a
+// bad PagerDuty routing key) or delayed (notices waiting on retries).
+type AlertView struct {
+	Sink    string // pagerduty, slack, webhook
+	Name    string // as a person reads it: "PagerDuty"
+	Status  string // failing or delayed
+	At      string // failing: when the last notice was refused; delayed: since when one waits; RFC 3339, may be empty
+	AtText  string // the same as a person reads it, "14:02 UTC"; the page's script shows it in local time
+	Detail  string // failing: what the sink answered, scrubbed of secrets
+	Pending int    // notices waiting
+	Effect  string // failing: what it means, "on-call will not be paged"
+}
+
 // BoardView is the whole board.
 type BoardView struct {
 	Title      string
@@ -52,6 +66,9 @@ type BoardView struct {
 	CSSPath    string
 	ScriptPath string
 	EventsPath string // the server-sent event stream; empty: no live updates
+	// Alerts are the alert sinks in trouble, for the footer; empty when
+	// all is well.
+	Alerts []AlertView
 }
 
 // Density is the body class that sizes tiles for the number of sites, so

@@ -37,12 +37,18 @@ func (h *Handler) board(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, false)
 		return
 	}
+	alerts, err := readAlerts(ctx, h.notify, now)
+	if err != nil {
+		// The board is worth showing without its footer.
+		h.logger.WarnContext(ctx, "board: read alert health", "error", err)
+	}
 	groups, summary := boardTiles(sites, now)
 	v := views.BoardView{
 		Title:      h.title,
 		Groups:     groups,
 		Summary:    summary,
 		Support:    support,
+		Alerts:     alerts,
 		Updated:    rfc3339(now),
 		UpdatedAt:  now.UTC().Format("15:04:05") + " UTC",
 		Version:    h.version,

@@ -15,7 +15,8 @@ import (
 //	         version or the instance (the server process) changed: after a deploy
 //	status   {"listening": bool}: whether the server hears the database
 //	tile     a rendered tile (it names its slug in data-slug), per change
-//	swap     a rendered part of the board with an id: counts, strip, support
+//	swap     a rendered part of the board with an id: counts, strip, support,
+//	         alerts (the footer on alert sinks in trouble)
 //	checked  {"slug": unix_ms, ...}: latest probe times, for staleness
 //	synced   ["slug", ...]: the full state has been sent, and the board's order
 //	ping     the server's time in Unix ms, every heartbeat

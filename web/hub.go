@@ -41,6 +41,10 @@ type HubOptions struct {
 	// before it is dropped (it reconnects and gets the full state); default
 	// 1024.
 	ClientBuffer int
+	// Notify, when set, puts the alert sinks that are failing or delayed
+	// in the board's footer, read every AlertsEvery (default 5s).
+	Notify      NotifyHealth
+	AlertsEvery time.Duration
 }
 
 // Hub is the one live-update source of a process. It holds a single LISTEN
@@ -60,6 +64,7 @@ type Hub struct {
 	tiles   map[string]string // slug → rendered tile
 	summary [3]string         // rendered counts, strip and support
 	checked map[string]int64  // slug → last probe, Unix ms
+	alerts  string            // rendered footer, once read (alerts.go)
 
 	// Owned by the refresh loop.
 	tileKeys    map[string]views.TileView
@@ -117,6 +122,9 @@ func (h *Hub) Run(ctx context.Context) {
 			OnState:  h.setUp,
 		})
 	})
+	if h.opts.Notify != nil {
+		wg.Go(func() { h.watchAlerts(ctx) })
+	}
 	t := time.NewTicker(h.opts.Refresh)
 	defer t.Stop()
 	for {
@@ -197,6 +205,9 @@ func (h *Hub) unsubscribe(c *client) {
 
 func (h *Hub) snapshotLocked() []sseEvent {
 	evs := []sseEvent{statusEvent(h.up)}
+	if h.alerts != "" {
+		evs = append(evs, sseEvent{"swap", h.alerts})
+	}
 	if !h.ready {
 		return evs
 	}
