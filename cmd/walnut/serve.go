@@ -148,7 +148,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	routes.Handle("GET /metrics", mtr.Handler())
 	// The live board: one LISTEN connection per process, fanned out to
 	// every /events stream.
-	hub := web.NewHub(web.HubOptions{Store: st, Logger: logger.With("component", "live")})
+	hub := web.NewHub(web.HubOptions{Store: st, Notify: st, Logger: logger.With("component", "live")})
 	checkerDone.Go(func() { hub.Run(checkCtx) })
 	mtr.Gauge("walnut_sse_clients", "Browsers connected to /events.", func() float64 { return float64(hub.Clients()) })
 	mtr.Gauge("walnut_notifications_pending", "Notifications waiting to be delivered, all sinks.", func() float64 {
