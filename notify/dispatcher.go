@@ -30,10 +30,13 @@ type Options struct {
 	// Flap damping: FlapChanges changes within FlapWindow send one
 	// "flapping" notice and hold the rest until the site has held one
 	// state for FlapSettle. Defaults 5, 30 min, 10 min; FlapChanges < 0
-	// turns damping off.
+	// turns damping off. These are for sites that Flapping does not list.
 	FlapChanges int
 	FlapWindow  time.Duration
 	FlapSettle  time.Duration
+	// Flapping is each site's damping by slug, from the config (the
+	// "flapping" key); SetFlapping replaces it on a reload.
+	Flapping map[string]config.Flapping
 
 	// Backoff is the wait before retry n (1, 2, ...); default doubling from
 	// 5 s up to 10 min, with jitter. River gives up after MaxAttempts
@@ -61,14 +64,13 @@ type Options struct {
 type Dispatcher struct {
 	st       *store.Store
 	sinks    map[string]Sink
-	mu       sync.Mutex // guards windows
+	mu       sync.Mutex // guards windows and flaps
 	windows  []config.Maintenance
+	flaps    map[string]config.Flapping
 	baseURL  string
 	logger   *slog.Logger
 	now      func() time.Time
-	changes  int
-	window   time.Duration
-	settle   time.Duration
+	flap     config.Flapping // for a site not in flaps
 	backoff  func(int) time.Duration
 	sweepAge time.Duration
 	client   *river.Client[pgx.Tx]
@@ -80,12 +82,16 @@ func New(opts Options) (*Dispatcher, error) {
 		st:      opts.Store,
 		sinks:   opts.Sinks,
 		windows: opts.Maintenance,
+		flaps:   opts.Flapping,
 		baseURL: strings.TrimSuffix(opts.BaseURL, "/"),
 		logger:  opts.Logger,
 		now:     opts.Now,
-		changes: opts.FlapChanges,
-		window:  opts.FlapWindow,
-		settle:  opts.FlapSettle,
+		flap: config.Flapping{
+			Off:     opts.FlapChanges < 0,
+			Changes: cmp.Or(max(opts.FlapChanges, 0), config.DefaultFlapChanges),
+			Within:  cmp.Or(max(opts.FlapWindow, 0), config.DefaultFlapWithin),
+			Settle:  cmp.Or(max(opts.FlapSettle, 0), config.DefaultFlapSettle),
+		},
 		backoff: opts.Backoff,
 	}
 	if d.logger == nil {
@@ -93,15 +99,6 @@ func New(opts Options) (*Dispatcher, error) {
 	}
 	if d.now == nil {
 		d.now = time.Now
-	}
-	if d.changes == 0 {
-		d.changes = 5
-	}
-	if d.window <= 0 {
-		d.window = 30 * time.Minute
-	}
-	if d.settle <= 0 {
-		d.settle = 10 * time.Minute
 	}
 	if d.backoff == nil {
 		d.backoff = defaultBackoff
@@ -151,6 +148,33 @@ func (d *Dispatcher) SetMaintenance(windows []config.Maintenance) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.windows = windows
+}
+
+// SetFlapping replaces each site's flap damping, by slug, on a config
+// reload. A hold already begun ends by the new settle time; a site whose
+// damping is now off is told where it stands at its next look.
+func (d *Dispatcher) SetFlapping(flaps map[string]config.Flapping) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.flaps = flaps
+}
+
+// flapping returns a site's damping: the config's, with anything it leaves
+// zero taken from the dispatcher's defaults.
+func (d *Dispatcher) flapping(slug string) config.Flapping {
+	d.mu.Lock()
+	f, ok := d.flaps[slug]
+	d.mu.Unlock()
+	switch {
+	case !ok:
+		return d.flap
+	case f.Off:
+		return config.Flapping{Off: true}
+	}
+	f.Changes = cmp.Or(f.Changes, d.flap.Changes)
+	f.Within = cmp.Or(f.Within, d.flap.Within)
+	f.Settle = cmp.Or(f.Settle, d.flap.Settle)
+	return f
 }
 
 func (d *Dispatcher) maintenanceUntil(slug string, t time.Time) (time.Time, bool) {
@@ -283,13 +307,13 @@ func (d *Dispatcher) handle(ctx context.Context, st *store.NotifyStream, site st
 		return "held", "flapping", nil
 	}
 	notice := d.notice(site, n)
-	if d.changes > 0 {
-		count, err := st.TransitionsBetween(ctx, n.At.Add(-d.window), n.At)
+	if flap := d.flapping(site.Slug); !flap.Off {
+		count, err := st.TransitionsBetween(ctx, n.At.Add(-flap.Within), n.At)
 		if err != nil {
 			return "", "", err
 		}
-		if count >= d.changes {
-			notice.Event, notice.Changes, notice.Window = EventFlapping, count, d.window
+		if count >= flap.Changes {
+			notice.Event, notice.Changes, notice.Window = EventFlapping, count, flap.Within
 			if err := d.send(ctx, sink, st, site, notice); err != nil {
 				return d.failed(ctx, st.Sink, site, notice, err)
 			}
@@ -346,7 +370,9 @@ func (d *Dispatcher) checkHold(ctx context.Context, st *store.NotifyStream, site
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if quiet := last.Add(d.settle); now.Before(quiet) {
+		// Settle is zero for a site whose damping was turned off since
+		// the hold began: the hold ends now.
+		if quiet := last.Add(d.flapping(site.Slug).Settle); now.Before(quiet) {
 			return st.WakeAt(ctx, quiet)
 		}
 	}

@@ -5,8 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/recipes"
 )
 
@@ -28,12 +32,48 @@ func cmdConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer, 
 		printConfigError(stderr, err)
 		return exitError
 	}
+	// Flap damping gets a column only when some site's differs from the
+	// default, which is what most configs keep.
+	flapping := slices.ContainsFunc(cfg.Sites, func(s config.Site) bool { return !s.Flapping.IsDefault() })
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tNAME\tGROUP\tEVERY\tTIMEOUT\tRECIPE\tURL")
+	if flapping {
+		fmt.Fprintln(tw, "SLUG\tNAME\tGROUP\tEVERY\tTIMEOUT\tRECIPE\tFLAPPING\tURL")
+	} else {
+		fmt.Fprintln(tw, "SLUG\tNAME\tGROUP\tEVERY\tTIMEOUT\tRECIPE\tURL")
+	}
 	for _, s := range cfg.Sites {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Slug, s.Name, s.Group, s.Interval, s.Timeout, s.RecipeName, s.RedactedURL)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t", s.Slug, s.Name, s.Group, s.Interval, s.Timeout, s.RecipeName)
+		if flapping {
+			fmt.Fprintf(tw, "%s\t", flapSummary(s.Flapping))
+		}
+		fmt.Fprintf(tw, "%s\n", s.RedactedURL)
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "%d sites, config OK\n", len(cfg.Sites))
 	return exitOK
+}
+
+// flapSummary is a site's flap damping in a few words: "off", "default", or
+// "3 in 10m, settle 5m".
+func flapSummary(f config.Flapping) string {
+	switch {
+	case f.Off:
+		return "off"
+	case f.IsDefault():
+		return "default"
+	}
+	return fmt.Sprintf("%d in %s, settle %s", f.Changes, shortDuration(f.Within), shortDuration(f.Settle))
+}
+
+// shortDuration drops the zero units time.Duration.String ends with:
+// "30m" for 30m0s, "1h" for 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -39,7 +39,7 @@ func newNotifier(st *store.Store, lookup env, logger *slog.Logger) (*notifier, e
 }
 
 // apply routes each site of cfg to its sinks and takes its maintenance
-// windows; serve calls it at start and on every reload.
+// windows and flap damping; serve calls it at start and on every reload.
 func (n *notifier) apply(ctx context.Context, cfg *config.Config) error {
 	routes := notify.Routes(cfg.Sites, n.sinks)
 	for i, s := range cfg.Sites {
@@ -53,6 +53,11 @@ func (n *notifier) apply(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	n.d.SetMaintenance(cfg.Maintenance)
+	flaps := make(map[string]config.Flapping, len(cfg.Sites))
+	for _, s := range cfg.Sites {
+		flaps[s.Slug] = s.Flapping
+	}
+	n.d.SetFlapping(flaps)
 	n.windows.Store(&cfg.Maintenance)
 	return nil
 }
