@@ -51,7 +51,23 @@
       var prefix = els[i].classList.contains("fail-for") ? "down for " : "for ";
       els[i].textContent = prefix + ago(snow - since);
     }
+    localTimes(now);
     checkStale();
+  }
+
+  // localTimes shows the footer's times (an alert sink refused at…) in the
+  // TV's time, as the clock is, with the day when it is not today.
+  function localTimes(now) {
+    var els = document.querySelectorAll("time.alert-time[datetime]");
+    for (var i = 0; i < els.length; i++) {
+      var d = new Date(els[i].getAttribute("datetime"));
+      if (isNaN(d.getTime())) continue;
+      var text = hhmm(d);
+      if (d.toDateString() !== now.toDateString()) {
+        text = d.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" }) + " " + text;
+      }
+      if (els[i].textContent !== text) els[i].textContent = text;
+    }
   }
 
   // checkStale shows the banner when the stream is down, the server lost
