@@ -25,7 +25,7 @@ type notifier struct {
 }
 
 func newNotifier(st *store.Store, lookup env, logger *slog.Logger) (*notifier, error) {
-	sinks := notify.SinksFromEnv(notify.Env(lookup), nil)
+	sinks := notify.SinksFromEnv(notify.Env(lookup), nil, st, logger)
 	d, err := notify.New(notify.Options{
 		Store:   st,
 		Sinks:   sinks,
@@ -70,7 +70,7 @@ func (n *notifier) sink(next checker.Sink, slugs *atomic.Pointer[map[int32]strin
 
 func (n *notifier) start(ctx context.Context) error {
 	if len(n.sinks) == 0 {
-		n.logger.Info("alerting is off: no PAGERDUTY_ROUTING_KEY, SLACK_WEBHOOK_URL or WALNUT_WEBHOOK_URL")
+		n.logger.Info("alerting is off: no PAGERDUTY_ROUTING_KEY, SLACK_BOT_TOKEN with SLACK_CHANNEL, SLACK_WEBHOOK_URL or WALNUT_WEBHOOK_URL")
 	} else {
 		n.logger.Info("alerting", "sinks", n.sinks)
 	}
