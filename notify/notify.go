@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -163,24 +164,51 @@ func (e Env) get(k string) string {
 }
 
 // SinksFromEnv builds the sinks the environment configures:
-// PAGERDUTY_ROUTING_KEY (and PAGERDUTY_EVENTS_URL), SLACK_WEBHOOK_URL,
-// WALNUT_WEBHOOK_URL (and WALNUT_WEBHOOK_SECRET). hc is the HTTP client
-// they share; nil means one with a 10 s timeout.
-func SinksFromEnv(env Env, hc *http.Client) map[string]Sink {
+// PAGERDUTY_ROUTING_KEY (and PAGERDUTY_EVENTS_URL); SLACK_BOT_TOKEN with
+// SLACK_CHANNEL (and SLACK_API_URL), a thread per outage kept in st, or else
+// SLACK_WEBHOOK_URL; WALNUT_WEBHOOK_URL (and WALNUT_WEBHOOK_SECRET). hc is
+// the HTTP client they share; nil means one with a 10 s timeout. logger
+// hears about settings that are ignored; nil discards.
+func SinksFromEnv(env Env, hc *http.Client, st *store.Store, logger *slog.Logger) map[string]Sink {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	sinks := map[string]Sink{}
 	if key := env.get("PAGERDUTY_ROUTING_KEY"); key != "" {
 		sinks[SinkPagerDuty] = NewPagerDuty(key, env.get("PAGERDUTY_EVENTS_URL"), hc)
 	}
-	if u := env.get("SLACK_WEBHOOK_URL"); u != "" {
-		sinks[SinkSlack] = NewSlack(u, hc)
+	if s := slackFromEnv(env, hc, st, logger); s != nil {
+		sinks[SinkSlack] = s
 	}
 	if u := env.get("WALNUT_WEBHOOK_URL"); u != "" {
 		sinks[SinkWebhook] = NewWebhook(u, env.get("WALNUT_WEBHOOK_SECRET"), hc)
 	}
 	return sinks
+}
+
+// slackFromEnv is the bot when SLACK_BOT_TOKEN and SLACK_CHANNEL are set
+// (even with SLACK_WEBHOOK_URL), else the webhook, else nil.
+func slackFromEnv(env Env, hc *http.Client, st *store.Store, logger *slog.Logger) Sink {
+	token, channel, hook := env.get("SLACK_BOT_TOKEN"), env.get("SLACK_CHANNEL"), env.get("SLACK_WEBHOOK_URL")
+	bot := token != "" && channel != "" && st != nil
+	switch {
+	case bot && hook != "":
+		logger.Warn("SLACK_BOT_TOKEN and SLACK_WEBHOOK_URL are both set: Slack hears from the bot (a thread per outage in SLACK_CHANNEL), not the webhook")
+	case token != "" && channel == "":
+		logger.Warn("SLACK_BOT_TOKEN is set without SLACK_CHANNEL: the Slack bot is off")
+	case token == "" && channel != "":
+		logger.Warn("SLACK_CHANNEL is set without SLACK_BOT_TOKEN: the Slack bot is off")
+	}
+	switch {
+	case bot:
+		return NewSlackBot(token, channel, env.get("SLACK_API_URL"), st, hc, logger)
+	case hook != "":
+		return NewSlack(hook, hc)
+	}
+	return nil
 }
 
 // Names returns the sinks' names, sorted.

@@ -53,16 +53,52 @@ func slackEscape(s string) string {
 
 // slackMessageFor renders a notice.
 func slackMessageFor(n Notice) SlackMessage {
-	name := "*" + slackEscape(n.Name) + "*"
-	if n.Link != "" {
-		name = "*<" + n.Link + "|" + slackEscape(n.Name) + ">*"
-	}
-	var head string
 	color := slackColors[n.To]
+	if n.Event == EventFlapping {
+		color = slackFlappingColor
+	}
+	return slackCard(summary(n), color, slackHead(n), slackContext(n))
+}
+
+// slackFlappingColor is the colour of a flapping notice.
+const slackFlappingColor = "#ecb22e"
+
+// slackCard is a message: fallback text for notifications, and an
+// attachment with the colour bar, a section and a context line.
+func slackCard(text, color, head string, context []string) SlackMessage {
+	return SlackMessage{
+		Text: text,
+		Attachments: []SlackAttachment{{
+			Color: color,
+			Blocks: []any{
+				map[string]any{"type": "section", "text": slackText(head)},
+				map[string]any{"type": "context", "elements": []any{slackText(strings.Join(context, " · "))}},
+			},
+		}},
+	}
+}
+
+// slackName is the site's name in bold, linked to its page when there is one.
+func slackName(n Notice) string {
+	if n.Link != "" {
+		return "*<" + n.Link + "|" + slackEscape(n.Name) + ">*"
+	}
+	return "*" + slackEscape(n.Name) + "*"
+}
+
+// slackDate shows t in the reader's time zone, in Slack's date format
+// (such as "{time}"), and in UTC where the client cannot.
+func slackDate(t time.Time, format string) string {
+	return "<!date^" + fmt.Sprint(t.Unix()) + "^" + format + "|" + t.UTC().Format(time.RFC3339) + ">"
+}
+
+// slackHead is a notice's first lines: what happened, and why.
+func slackHead(n Notice) string {
+	name := slackName(n)
+	var head string
 	switch n.Event {
 	case EventFlapping:
 		head = fmt.Sprintf(":warning: %s is flapping: %d changes in %s. Notices are held until it settles.", name, n.Changes, n.Window)
-		color = "#ecb22e"
 	case EventSettled:
 		head = fmt.Sprintf("%s %s has settled: *%s*", emoji(n.To), name, stateWord(n.To))
 	default:
@@ -71,27 +107,30 @@ func slackMessageFor(n Notice) SlackMessage {
 	if n.Reason != "" && n.Event != EventFlapping {
 		head += "\n" + slackEscape(n.Reason)
 	}
+	return head
+}
+
+// slackContext is a notice's small print: what the site was, when, the
+// HTTP status and the (redacted) URL.
+func slackContext(n Notice) []string {
 	ctx := []string{}
 	if n.From != "" && n.From != store.StateUnknown {
 		ctx = append(ctx, "was "+stateWord(n.From))
 	}
-	ctx = append(ctx, "<!date^"+fmt.Sprint(n.At.Unix())+"^{date_short_pretty} {time_secs}|"+n.At.UTC().Format(time.RFC3339)+">")
+	ctx = append(ctx, slackDate(n.At, "{date_short_pretty} {time_secs}"))
+	return append(ctx, slackProbe(n)...)
+}
+
+// slackProbe is the HTTP status and the redacted URL, where known.
+func slackProbe(n Notice) []string {
+	var out []string
 	if n.HTTPStatus != 0 {
-		ctx = append(ctx, fmt.Sprintf("HTTP %d", n.HTTPStatus))
+		out = append(out, fmt.Sprintf("HTTP %d", n.HTTPStatus))
 	}
 	if n.URL != "" {
-		ctx = append(ctx, slackEscape(n.URL))
+		out = append(out, slackEscape(n.URL))
 	}
-	return SlackMessage{
-		Text: summary(n),
-		Attachments: []SlackAttachment{{
-			Color: color,
-			Blocks: []any{
-				map[string]any{"type": "section", "text": slackText(head)},
-				map[string]any{"type": "context", "elements": []any{slackText(strings.Join(ctx, " · "))}},
-			},
-		}},
-	}
+	return out
 }
 
 func emoji(s store.State) string {
