@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,7 +18,20 @@ const (
 	// ChannelProbes is notified once per written batch of probes; its
 	// payload is the number of probes.
 	ChannelProbes = "walnut_probes"
+	// ChannelChecked is notified once per statement that updates site
+	// state; its payload is the earliest checked_at written, in Unix
+	// microseconds (ParseChecked), for SiteListCheckedSince.
+	ChannelChecked = "walnut_checked"
 )
+
+// ParseChecked reads a ChannelChecked payload.
+func ParseChecked(payload string) (time.Time, error) {
+	us, err := strconv.ParseInt(payload, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s payload %q: %w", ChannelChecked, payload, err)
+	}
+	return time.UnixMicro(us), nil
+}
 
 // ListenOptions tunes Listen; zero values take the defaults.
 type ListenOptions struct {

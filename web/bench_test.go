@@ -71,6 +71,18 @@ func (f *fakeBoard) SiteListActive(context.Context) ([]store.Site, error) {
 	return append([]store.Site(nil), f.sites...), nil
 }
 
+func (f *fakeBoard) SiteListCheckedSince(ctx context.Context, since time.Time) ([]store.Site, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []store.Site
+	for _, s := range f.sites {
+		if s.CheckedAt != nil && !s.CheckedAt.Before(since) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeBoard) RosterBetween(context.Context, time.Time, time.Time) ([]store.Shift, error) {
 	return nil, nil
 }

@@ -67,9 +67,7 @@ func (h *Handler) board(w http.ResponseWriter, r *http.Request) {
 // boardTiles groups the sites' tiles in config order and sums them up.
 func boardTiles(sites []store.Site, now time.Time) ([]views.GroupView, views.SummaryView) {
 	var groups []views.GroupView
-	sum := views.SummaryView{Counts: map[string]int{}, Total: len(sites)}
 	groupIndex := map[string]int{}
-	var failing []store.Site
 	for _, s := range sites {
 		i, ok := groupIndex[s.Group]
 		if !ok {
@@ -78,19 +76,28 @@ func boardTiles(sites []store.Site, now time.Time) ([]views.GroupView, views.Sum
 			groups = append(groups, views.GroupView{Name: s.Group})
 		}
 		groups[i].Tiles = append(groups[i].Tiles, tileView(s, now))
+	}
+	return groups, boardSummary(sites, now)
+}
+
+// boardSummary counts the states and lists the failing sites, longest down
+// first, so that the strip's order stays put as sites fail.
+func boardSummary(sites []store.Site, now time.Time) views.SummaryView {
+	sum := views.SummaryView{Counts: map[string]int{}, Total: len(sites)}
+	var failing []store.Site
+	for _, s := range sites {
 		sum.Counts[string(s.State)]++
 		if s.State == store.StateNotOK {
 			failing = append(failing, s)
 		}
 	}
-	// Longest down first: the strip's order stays put as sites fail.
 	slices.SortStableFunc(failing, func(a, b store.Site) int {
 		return cmp.Compare(sinceKey(a), sinceKey(b))
 	})
 	for _, s := range failing {
 		sum.Failing = append(sum.Failing, tileView(s, now))
 	}
-	return groups, sum
+	return sum
 }
 
 func sinceKey(s store.Site) int64 {

@@ -21,6 +21,7 @@ import (
 // HubStore is what the live hub needs of the database; *store.Store has it.
 type HubStore interface {
 	SiteListActive(ctx context.Context) ([]store.Site, error)
+	SiteListCheckedSince(ctx context.Context, since time.Time) ([]store.Site, error)
 	RosterBetween(ctx context.Context, from, to time.Time) ([]store.Shift, error)
 	Listen(ctx context.Context, channels []string, opts store.ListenOptions)
 }
@@ -48,12 +49,23 @@ type HubOptions struct {
 }
 
 // Hub is the one live-update source of a process. It holds a single LISTEN
-// connection, re-reads the board when PostgreSQL announces probes or
-// transitions, renders what changed with the board's own components, and
-// fans the fragments out to every /events stream.
+// connection, re-reads the sites PostgreSQL announces as checked, renders
+// what changed with the board's own components, and fans the fragments out
+// to every /events stream.
+//
+// Reads are incremental: each walnut_checked notice names the earliest probe
+// time a write touched, and the hub reads only the sites checked since then,
+// so a steady 10,000-site board costs a few hundred rows a batch rather than
+// every site four times a second. A whole read (every site, the roster, the
+// order) happens at start, on every Refresh tick, after the LISTEN
+// connection comes back (notices sent meanwhile are lost), on Poke, and when
+// an unknown site turns up.
 type Hub struct {
 	opts HubOptions
 	poke chan struct{}
+
+	wantMu sync.Mutex
+	want   refreshWant
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
@@ -67,9 +79,35 @@ type Hub struct {
 	alerts  string            // rendered footer, once read (alerts.go)
 
 	// Owned by the refresh loop.
-	tileKeys    map[string]views.TileView
+	sites       []store.Site  // the board in order, as of the last whole read plus changes
+	pos         map[int32]int // site id → index in sites
+	tileKeys    map[string]tileKey
 	summaryKey  string
 	supportView views.SupportView
+}
+
+// refreshWant is what the next refresh must read: everything, or the sites
+// checked since an instant.
+type refreshWant struct {
+	full  bool
+	since time.Time // zero: nothing announced
+}
+
+// tileKey is what a tile shows apart from its "for 5m" text and probe time,
+// which the page's script keeps current: a tile is sent again only when its
+// key changes.
+type tileKey struct {
+	name, state, reason string
+	since               int64
+	interval            time.Duration
+}
+
+func keyOf(s store.Site) tileKey {
+	k := tileKey{name: s.Name, state: string(s.State), reason: s.Reason, interval: s.Interval}
+	if s.Since != nil {
+		k.since = s.Since.UnixMicro()
+	}
+	return k
 }
 
 // sseEvent is one server-sent event.
@@ -103,10 +141,12 @@ func NewHub(opts HubOptions) *Hub {
 	return &Hub{
 		opts:     opts,
 		poke:     make(chan struct{}, 1),
+		want:     refreshWant{full: true},
 		clients:  map[*client]struct{}{},
 		tiles:    map[string]string{},
 		checked:  map[string]int64{},
-		tileKeys: map[string]views.TileView{},
+		pos:      map[int32]int{},
+		tileKeys: map[string]tileKey{},
 	}
 }
 
@@ -116,9 +156,9 @@ func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() {
-		h.opts.Store.Listen(ctx, []string{store.ChannelProbes, store.ChannelTransition}, store.ListenOptions{
+		h.opts.Store.Listen(ctx, []string{store.ChannelChecked}, store.ListenOptions{
 			Logger:   h.opts.Logger,
-			OnNotify: func(string, string) { h.Poke() },
+			OnNotify: h.onNotify,
 			OnState:  h.setUp,
 		})
 	})
@@ -136,17 +176,57 @@ func (h *Hub) Run(ctx context.Context) {
 			return
 		case <-h.poke:
 		case <-t.C:
+			h.wantAll()
 		}
 	}
 }
 
-// Poke asks the hub to re-read the board. Pokes coalesce: a burst of
-// notifications costs one read.
+func (h *Hub) onNotify(channel, payload string) {
+	if channel != store.ChannelChecked {
+		// A (re)connection: what was announced meanwhile is lost.
+		h.Poke()
+		return
+	}
+	since, err := store.ParseChecked(payload)
+	if err != nil {
+		h.opts.Logger.Warn("live board: bad notification", "error", err)
+		h.Poke()
+		return
+	}
+	h.wantMu.Lock()
+	if h.want.since.IsZero() || since.Before(h.want.since) {
+		h.want.since = since
+	}
+	h.wantMu.Unlock()
+	h.wake()
+}
+
+// Poke asks the hub to re-read the whole board. Pokes and notifications
+// coalesce: a burst costs one read.
 func (h *Hub) Poke() {
+	h.wantAll()
+	h.wake()
+}
+
+func (h *Hub) wantAll() {
+	h.wantMu.Lock()
+	h.want.full = true
+	h.wantMu.Unlock()
+}
+
+func (h *Hub) wake() {
 	select {
 	case h.poke <- struct{}{}:
 	default:
 	}
+}
+
+func (h *Hub) takeWant() refreshWant {
+	h.wantMu.Lock()
+	defer h.wantMu.Unlock()
+	w := h.want
+	h.want = refreshWant{}
+	return w
 }
 
 // Close ends every stream and refuses new ones; the server calls it on
@@ -250,36 +330,70 @@ func (h *Hub) broadcastLocked(evs ...sseEvent) {
 	}
 }
 
-// refresh reads the board, renders what changed since the last read and
-// broadcasts it. Tiles are compared without their "for 5m" text and probe
-// time, which the page's script keeps current, so a steady board sends
-// only the compact checked event.
+// refresh reads what the notifications since the last one announced (or
+// the whole board), renders the tiles that changed and broadcasts them. A
+// steady board sends only the compact checked event. On an error the next
+// refresh reads everything, since what this one was told is lost.
 func (h *Hub) refresh(ctx context.Context) error {
-	sites, err := h.opts.Store.SiteListActive(ctx)
-	if err != nil {
-		return err
+	w := h.takeWant()
+	if !w.full && w.since.IsZero() && h.ready {
+		return nil
 	}
+	err := h.apply(ctx, w)
+	if err != nil {
+		h.wantAll()
+	}
+	return err
+}
+
+func (h *Hub) apply(ctx context.Context, w refreshWant) error {
 	now := h.opts.Now()
-	support, err := readSupport(ctx, h.opts.Store, now)
-	if err != nil {
-		return err
+	full := w.full || !h.ready
+	var changed []int // indices into h.sites
+	if !full {
+		rows, err := h.opts.Store.SiteListCheckedSince(ctx, w.since)
+		if err != nil {
+			return err
+		}
+		for _, s := range rows {
+			i, ok := h.pos[s.ID]
+			if !ok || h.sites[i].Slug != s.Slug {
+				// A site the last whole read did not have.
+				full = true
+				break
+			}
+			h.sites[i] = s
+			changed = append(changed, i)
+		}
 	}
-	_, sum := boardTiles(sites, now)
+	support := h.supportView
+	if full {
+		sites, err := h.opts.Store.SiteListActive(ctx)
+		if err != nil {
+			return err
+		}
+		// The roster's day turns without a notification; a whole read
+		// happens at least every Refresh.
+		if support, err = readSupport(ctx, h.opts.Store, now); err != nil {
+			return err
+		}
+		h.sites = sites
+		clear(h.pos)
+		changed = make([]int, len(sites))
+		for i, s := range sites {
+			h.pos[s.ID] = i
+			changed[i] = i
+		}
+	}
 
 	var evs []sseEvent
-	order := make([]string, len(sites))
 	changedTiles := map[string]string{}
-	checked := make(map[string]int64, len(sites))
-	seen := make(map[string]bool, len(sites))
 	var freshChecks map[string]int64
-	for i, s := range sites {
-		order[i] = s.Slug
-		seen[s.Slug] = true
-		tv := tileView(s, now)
-		key := tv
-		key.For, key.Checked = "", ""
+	for _, i := range changed {
+		s := h.sites[i]
+		key := keyOf(s)
 		if old, ok := h.tileKeys[s.Slug]; !ok || old != key {
-			html, err := renderString(ctx, views.Tile(tv))
+			html, err := renderString(ctx, views.Tile(tileView(s, now)))
 			if err != nil {
 				return err
 			}
@@ -288,9 +402,7 @@ func (h *Hub) refresh(ctx context.Context) error {
 			evs = append(evs, sseEvent{"tile", html})
 		}
 		if s.CheckedAt != nil {
-			ms := s.CheckedAt.UnixMilli()
-			checked[s.Slug] = ms
-			if h.checked[s.Slug] != ms {
+			if ms := s.CheckedAt.UnixMilli(); h.checked[s.Slug] != ms {
 				if freshChecks == nil {
 					freshChecks = map[string]int64{}
 				}
@@ -298,29 +410,23 @@ func (h *Hub) refresh(ctx context.Context) error {
 			}
 		}
 	}
-	for slug := range h.tileKeys {
-		if !seen[slug] {
-			delete(h.tileKeys, slug)
-		}
-	}
 
-	var summary [3]string
-	newSummary := summaryKey(sum)
-	h.mu.Lock()
-	summary = h.summary
-	h.mu.Unlock()
-	if newSummary != h.summaryKey || !h.ready {
-		counts, err := renderString(ctx, views.Counts(sum))
-		if err != nil {
-			return err
+	summary := h.summary
+	if full || len(changedTiles) > 0 {
+		sum := boardSummary(h.sites, now)
+		if newKey := summaryKey(sum); newKey != h.summaryKey || !h.ready {
+			counts, err := renderString(ctx, views.Counts(sum))
+			if err != nil {
+				return err
+			}
+			strip, err := renderString(ctx, views.Strip(sum))
+			if err != nil {
+				return err
+			}
+			summary[0], summary[1] = counts, strip
+			h.summaryKey = newKey
+			evs = append(evs, sseEvent{"swap", counts}, sseEvent{"swap", strip})
 		}
-		strip, err := renderString(ctx, views.Strip(sum))
-		if err != nil {
-			return err
-		}
-		summary[0], summary[1] = counts, strip
-		h.summaryKey = newSummary
-		evs = append(evs, sseEvent{"swap", counts}, sseEvent{"swap", strip})
 	}
 	if support != h.supportView || !h.ready {
 		html, err := renderString(ctx, views.Support(support))
@@ -337,19 +443,32 @@ func (h *Hub) refresh(ctx context.Context) error {
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	orderChanged := !h.ready || !slices.Equal(order, h.order)
 	for slug, html := range changedTiles {
 		h.tiles[slug] = html
 	}
-	for slug := range h.tiles {
-		if !seen[slug] {
-			delete(h.tiles, slug)
+	for slug, ms := range freshChecks {
+		h.checked[slug] = ms
+	}
+	if full {
+		order := make([]string, len(h.sites))
+		seen := make(map[string]bool, len(h.sites))
+		for i, s := range h.sites {
+			order[i] = s.Slug
+			seen[s.Slug] = true
 		}
+		for slug := range h.tiles {
+			if !seen[slug] {
+				delete(h.tiles, slug)
+				delete(h.tileKeys, slug)
+				delete(h.checked, slug)
+			}
+		}
+		if !h.ready || !slices.Equal(order, h.order) {
+			evs = append(evs, syncedEvent(order))
+		}
+		h.order = order
 	}
-	h.order, h.summary, h.checked, h.ready = order, summary, checked, true
-	if orderChanged {
-		evs = append(evs, syncedEvent(order))
-	}
+	h.summary, h.ready = summary, true
 	if len(evs) > 0 {
 		h.broadcastLocked(evs...)
 	}

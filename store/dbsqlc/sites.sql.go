@@ -118,6 +118,70 @@ func (q *Queries) SiteListActive(ctx context.Context, db DBTX) ([]SiteListActive
 	return items, nil
 }
 
+const siteListCheckedSince = `-- name: SiteListCheckedSince :many
+SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
+       st.state, st.reason, st.since, st.checked_at, st.http_status,
+       st.latency_us, st.ttfb_us
+  FROM sites si
+  JOIN site_state st ON st.site_id = si.id
+ WHERE si.retired_at IS NULL
+   AND st.checked_at >= $1
+`
+
+type SiteListCheckedSinceRow struct {
+	ID         int32
+	Slug       string
+	Name       string
+	Grp        string
+	Url        string
+	IntervalMs int32
+	State      State
+	Reason     string
+	Since      *time.Time
+	CheckedAt  *time.Time
+	HttpStatus int16
+	LatencyUs  int32
+	TtfbUs     int32
+}
+
+// The live board's incremental read: the sites probed since an instant
+// announced on walnut_checked. site_state is one row a site and is not
+// indexed on checked_at (an index would cost every probe's update its HOT
+// path), so this scans it; what it saves is sending every row.
+func (q *Queries) SiteListCheckedSince(ctx context.Context, db DBTX, since *time.Time) ([]SiteListCheckedSinceRow, error) {
+	rows, err := db.Query(ctx, siteListCheckedSince, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SiteListCheckedSinceRow
+	for rows.Next() {
+		var i SiteListCheckedSinceRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Slug,
+			&i.Name,
+			&i.Grp,
+			&i.Url,
+			&i.IntervalMs,
+			&i.State,
+			&i.Reason,
+			&i.Since,
+			&i.CheckedAt,
+			&i.HttpStatus,
+			&i.LatencyUs,
+			&i.TtfbUs,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const siteRetireOthers = `-- name: SiteRetireOthers :execrows
 UPDATE sites SET retired_at = now(), updated_at = now()
  WHERE retired_at IS NULL AND NOT (slug = ANY ($1::text[]))

@@ -23,6 +23,19 @@ SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
  WHERE si.retired_at IS NULL
  ORDER BY si.position, si.id;
 
+-- name: SiteListCheckedSince :many
+-- The live board's incremental read: the sites probed since an instant
+-- announced on walnut_checked. site_state is one row a site and is not
+-- indexed on checked_at (an index would cost every probe's update its HOT
+-- path), so this scans it; what it saves is sending every row.
+SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
+       st.state, st.reason, st.since, st.checked_at, st.http_status,
+       st.latency_us, st.ttfb_us
+  FROM sites si
+  JOIN site_state st ON st.site_id = si.id
+ WHERE si.retired_at IS NULL
+   AND st.checked_at >= @since;
+
 -- name: SiteGetBySlug :one
 SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms, si.retired_at,
        st.state, st.reason, st.since, st.checked_at, st.http_status,
