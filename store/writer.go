@@ -16,6 +16,11 @@ type WriterOptions struct {
 	FlushInterval time.Duration // default 250ms
 	BatchSize     int           // default 1000: a fuller batch is written at once
 	MaxBuffered   int           // default 100,000: past it, while the database is away, the oldest probes are dropped
+	// WriteTimeout bounds one attempt to write a batch; default 15s. A
+	// batch takes milliseconds, so a write that reaches it meets a database
+	// that hangs (a lock held elsewhere, a stalled disk or network): it is
+	// abandoned and retried with backoff, like one that refuses.
+	WriteTimeout time.Duration
 	// RetryBackoff gives the wait before retry n (1, 2, ...) of a failed
 	// write; default 500ms doubling to 30s.
 	RetryBackoff func(n int) time.Duration
@@ -45,6 +50,9 @@ type Writer struct {
 	dropped  atomic.Uint64
 	written  atomic.Uint64
 	buffered atomic.Int64
+	// writing is when the write in flight began, in Unix nanoseconds; 0
+	// when none is.
+	writing atomic.Int64
 
 	mu      sync.Mutex
 	lastErr error
@@ -61,6 +69,9 @@ func NewWriter(s *Store, logger *slog.Logger, opts WriterOptions) *Writer {
 	if opts.MaxBuffered <= 0 {
 		opts.MaxBuffered = 100_000
 	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 15 * time.Second
+	}
 	if opts.RetryBackoff == nil {
 		opts.RetryBackoff = func(n int) time.Duration {
 			d := 500 * time.Millisecond << min(n-1, 6)
@@ -76,8 +87,9 @@ func NewWriter(s *Store, logger *slog.Logger, opts WriterOptions) *Writer {
 	}
 }
 
-// Add queues a probe. It blocks only while the writer's intake is full, and
-// never after Run has returned.
+// Add queues a probe. Run takes probes from the intake even while a write
+// waits on the database, so Add blocks only if Run itself falls behind on
+// CPU, and never after Run has returned.
 func (w *Writer) Add(p Probe) {
 	select {
 	case w.in <- p:
@@ -96,6 +108,17 @@ func (w *Writer) Written() uint64 { return w.written.Load() }
 // Buffered is how many probes wait to be written.
 func (w *Writer) Buffered() int { return int(w.buffered.Load()) + len(w.in) }
 
+// Stalled is how long the write in flight has waited on the database; 0
+// when no write is in flight. A batch takes milliseconds: seconds here mean
+// the database is slow or locked, before any write has failed.
+func (w *Writer) Stalled() time.Duration {
+	began := w.writing.Load()
+	if began == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, began))
+}
+
 // LastError is the error of the latest write, nil when it succeeded.
 func (w *Writer) LastError() error {
 	w.mu.Lock()
@@ -105,10 +128,20 @@ func (w *Writer) LastError() error {
 
 // Run writes batches until ctx ends, then writes what is left, giving the
 // database up to 5 seconds, and returns. Callers stop the producers first.
+//
+// A batch is written on a goroutine of its own while this loop keeps taking
+// probes from the intake: a database that is slow rather than down (a lock
+// held by someone else, a saturated disk) holds a write for up to
+// WriteTimeout, and in that time runners must neither wait in Add nor lose
+// probes the buffer still has room for.
 func (w *Writer) Run(ctx context.Context) {
 	defer close(w.done)
 	var (
+		// pending waits, oldest first; inflight is the batch being
+		// written, nil when none. The bound counts both.
 		pending  []Probe
+		inflight []Probe
+		results  = make(chan error, 1)
 		failures int
 		retryAt  time.Time
 		// size is the batch size: halved after a write times out, so that
@@ -121,73 +154,98 @@ func (w *Writer) Run(ctx context.Context) {
 	ticker := time.NewTicker(w.opts.FlushInterval)
 	defer ticker.Stop()
 
-	take := func(p Probe) {
-		pending = append(pending, p)
-		if over := len(pending) - w.opts.MaxBuffered; over > 0 {
+	count := func() { w.buffered.Store(int64(len(pending) + len(inflight))) }
+	// trim drops the oldest waiting probes past the bound. The batch in
+	// flight is never cut short; if its write fails it is waiting again,
+	// and the oldest of it go first.
+	trim := func() {
+		if over := min(len(pending)+len(inflight)-w.opts.MaxBuffered, len(pending)); over > 0 {
 			pending = pending[over:]
 			w.dropped.Add(uint64(over))
 		}
-		w.buffered.Store(int64(len(pending)))
+		count()
 	}
-	// drain moves whatever waits in the intake to pending without blocking:
-	// while a backlog is written batch after batch, runners must never wait
-	// in Add, or a slow database would delay the probes themselves.
-	drain := func() {
-		for {
-			select {
-			case p := <-w.in:
-				take(p)
-			default:
-				return
+	take := func(p Probe) {
+		pending = append(pending, p)
+		trim()
+	}
+	// start writes the next batch unless one is in flight or a failed write
+	// waits out its backoff.
+	start := func() {
+		if inflight != nil || len(pending) == 0 || time.Now().Before(retryAt) {
+			return
+		}
+		n := min(len(pending), size)
+		// A capacity of n: appending to pending never touches the batch.
+		batch := pending[:n:n]
+		inflight, pending = batch, pending[n:]
+		go func() { results <- w.write(ctx, batch) }()
+	}
+	// finish takes the outcome of the batch in flight.
+	finish := func(err error) {
+		batch := inflight
+		inflight = nil
+		if err != nil && !permanent(err) {
+			if ctx.Err() == nil && size > 1 && (errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)) {
+				size, grow = max(size/2, 1), 0
+				w.logger.Warn("database too slow for the batch, writing smaller ones", "batch_size", size)
+			}
+			failures++
+			retryAt = time.Now().Add(w.opts.RetryBackoff(failures))
+			// The batch waits again, in front: the backlog stays in order.
+			pending = append(batch, pending...)
+			trim()
+			return
+		}
+		if err == nil && size < w.opts.BatchSize {
+			if grow++; grow >= 16 {
+				size, grow = min(size*2, w.opts.BatchSize), 0
 			}
 		}
-	}
-	flush := func(ctx context.Context) {
-		for len(pending) > 0 {
-			drain()
-			n := min(len(pending), size)
-			err := w.write(ctx, pending[:n])
-			if err != nil && !permanent(err) {
-				if ctx.Err() == nil && size > 1 && (errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)) {
-					size, grow = max(size/2, 1), 0
-					w.logger.Warn("database too slow for the batch, writing smaller ones", "batch_size", size)
-				}
-				failures++
-				retryAt = time.Now().Add(w.opts.RetryBackoff(failures))
-				return
-			}
-			if err == nil && size < w.opts.BatchSize {
-				if grow++; grow >= 16 {
-					size, grow = min(size*2, w.opts.BatchSize), 0
-				}
-			}
-			failures = 0
-			pending = pending[n:]
-			w.buffered.Store(int64(len(pending)))
-		}
-		pending = nil
+		failures = 0
+		count()
 	}
 
 	for {
 		select {
 		case p := <-w.in:
 			take(p)
-			if len(pending) >= w.opts.BatchSize && time.Now().After(retryAt) {
-				flush(ctx)
+			if len(pending) >= size {
+				start()
+			}
+		case err := <-results:
+			finish(err)
+			// A backlog is written batch after batch; a short tail waits
+			// for the next tick, as fresh probes do.
+			if len(pending) >= size {
+				start()
 			}
 		case <-ticker.C:
-			if time.Now().After(retryAt) {
-				flush(ctx)
-			}
+			start()
 		case <-ctx.Done():
-			drain()
+			// The batch in flight ends with ctx; it is written again below
+			// if it failed.
+			if inflight != nil {
+				finish(<-results)
+			}
+			for len(w.in) > 0 {
+				take(<-w.in)
+			}
 			finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			flush(finalCtx)
+			for len(pending) > 0 {
+				n := min(len(pending), size)
+				if err := w.write(finalCtx, pending[:n]); err != nil && !permanent(err) {
+					break
+				}
+				pending = pending[n:]
+				count()
+			}
 			cancel()
 			if len(pending) > 0 {
 				w.dropped.Add(uint64(len(pending)))
 				w.logger.Error("probes not written at shutdown", "count", len(pending), "error", w.LastError())
 			}
+			w.buffered.Store(0)
 			return
 		}
 	}
@@ -196,12 +254,14 @@ func (w *Writer) Run(ctx context.Context) {
 func (w *Writer) write(ctx context.Context, batch []Probe) error {
 	// Bounded so that a database that hangs rather than refuses is retried
 	// like one that is down, while the intake keeps draining.
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
 	defer cancel()
 	start := time.Now()
+	w.writing.Store(start.UnixNano())
 	var changes []Change
 	transitions, err := w.store.writeProbes(ctx, batch, &changes)
 	took := time.Since(start)
+	w.writing.Store(0)
 	w.mu.Lock()
 	prev := w.lastErr
 	w.lastErr = err
