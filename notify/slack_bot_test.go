@@ -272,7 +272,7 @@ func setupSlack(t *testing.T, slugs ...string) *slackBundle {
 
 // bot returns a dispatcher, not started, whose slack sink is a bot with
 // token on the fake. Flap damping is off: these tests change sites often.
-func (b *slackBundle) bot(t *testing.T, token, clientID string) *Dispatcher {
+func (b *slackBundle) bot(t *testing.T, token, clientID string, mutate ...func(*Options)) *Dispatcher {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sink := NewSlackBot(token, slackTestChannel, b.slack.URL+"/api", b.st, b.slack.Client(), logger)
@@ -281,6 +281,9 @@ func (b *slackBundle) bot(t *testing.T, token, clientID string) *Dispatcher {
 		o.Logger = logger
 		o.ClientID = clientID
 		o.FlapChanges = -1
+		for _, m := range mutate {
+			m(o)
+		}
 	})
 }
 
@@ -682,5 +685,38 @@ func TestHumanDuration(t *testing.T) {
 		if got := humanDuration(d); got != want {
 			t.Errorf("humanDuration(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestSlackBotFlappingAndSettledInTheThread(t *testing.T) {
+	t.Parallel()
+	b := setupSlack(t, "api")
+	// Written before the dispatcher starts, so that one drain sees them all.
+	b.probe(t, "api", store.StateOK, 200, "")
+	b.probe(t, "api", store.StateNotOK, 503, "HTTP 503")
+	b.probe(t, "api", store.StatePending, 200, "deploying")
+	b.probe(t, "api", store.StateNotOK, 503, "HTTP 503") // the third change: flapping
+	b.probe(t, "api", store.StateOK, 200, "")            // held
+	later := b.clock.Add(time.Hour)                      // long settled by the dispatcher's clock
+	start(t, b.bot(t, slackTestToken, "", func(o *Options) {
+		o.FlapChanges, o.FlapWindow, o.FlapSettle = 3, 30*time.Minute, 10*time.Minute
+		o.Now = func() time.Time { return later }
+	}))
+	b.waitIdle(t)
+
+	p1 := b.slack.acceptedTS(0)
+	wantCalls(t, b.slack.accepted(), []string{
+		"post",
+		"update " + p1, "post in " + p1, // pending
+		"update " + p1, "post in " + p1, // flapping
+		"update " + p1, "post in " + p1, // settled: up
+	})
+	calls := b.slack.snapshot()
+	wantIn(t, "the flapping update", rendered(calls[3].Body.SlackMessage), slackFlappingColor, "now *flapping*", "3 changes in 30m0s")
+	wantIn(t, "the flapping reply", rendered(calls[4].Body.SlackMessage), "is flapping")
+	wantIn(t, "the settled reply", rendered(calls[6].Body.SlackMessage), "has settled: *up*", "recovered after *3m* down")
+	wantIn(t, "the message", b.slack.message(p1), slackColors[store.StateOK], "was down for *3m*")
+	if got, want := b.threads(t, "api"), []string{p1 + " ended"}; !slices.Equal(got, want) {
+		t.Errorf("threads = %v, want %v", got, want)
 	}
 }
