@@ -19,6 +19,18 @@ type healthJSON struct {
 // says the writer is not keeping up: a few seconds of a large board.
 const writerBacklog = 20_000
 
+// writerStall is how long one write may wait on the database before
+// /healthz says the database is too slow. A batch takes milliseconds; a
+// write held this long is waiting on a lock or a saturated server, and no
+// write has failed yet, so LastError alone would still say all is well.
+const writerStall = 5 * time.Second
+
+// stallReporter is what *store.Writer adds to WriterHealth: how long the
+// write in flight has waited, 0 when none is.
+type stallReporter interface {
+	Stalled() time.Duration
+}
+
 // healthz answers 200 when the database answers and the writer keeps up,
 // 503 with a reason if not.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +45,12 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.writer != nil {
+		if s, ok := h.writer.(stallReporter); ok {
+			if d := s.Stalled(); d > writerStall {
+				unavailable(fmt.Sprintf("the database is too slow: a write has waited %s", d.Round(time.Second)))
+				return
+			}
+		}
 		if err := h.writer.LastError(); err != nil {
 			unavailable("probes cannot be written to the database")
 			return

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/store/storetest"
@@ -16,10 +17,12 @@ import (
 type fakeWriter struct {
 	buffered int
 	err      error
+	stalled  time.Duration
 }
 
-func (f fakeWriter) Buffered() int    { return f.buffered }
-func (f fakeWriter) LastError() error { return f.err }
+func (f fakeWriter) Buffered() int          { return f.buffered }
+func (f fakeWriter) LastError() error       { return f.err }
+func (f fakeWriter) Stalled() time.Duration { return f.stalled }
 
 func TestHealthzWriter(t *testing.T) {
 	t.Parallel()
@@ -32,6 +35,8 @@ func TestHealthzWriter(t *testing.T) {
 		"KeepingUp":     {fakeWriter{buffered: 12}, 200, ""},
 		"WritesFailing": {fakeWriter{err: errors.New("connection refused")}, 503, "probes cannot be written"},
 		"FallingBehind": {fakeWriter{buffered: 50_000}, 503, "falling behind: 50000 probes waiting"},
+		"WriteInFlight": {fakeWriter{stalled: time.Second}, 200, ""},
+		"WriteStalled":  {fakeWriter{stalled: 12 * time.Second}, 503, "too slow: a write has waited 12s"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -16,5 +16,5 @@ func (h *Handler) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("POST /slack/command", h.slackCommand)
 	mux.Handle("GET /assets/", h.assets)
-	return mux
+	return h.bounded(mux)
 }

@@ -3,6 +3,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,10 @@ type Options struct {
 	// Writer tells /healthz whether probes are being written; nil: not
 	// checked. *store.Writer has it.
 	Writer WriterHealth
+
+	// QueryTimeout bounds each request's database reads (see timeout.go);
+	// default 10s.
+	QueryTimeout time.Duration
 }
 
 // WriterHealth is what /healthz asks of the probe writer.
@@ -72,8 +77,9 @@ type Handler struct {
 	kiosk   Kiosk
 	notify  NotifyHealth
 	// slackSecret verifies slash commands (slack_command.go).
-	slackSecret []byte
-	boot        string // this process, so that a board reloads after a restart
+	slackSecret  []byte
+	boot         string // this process, so that a board reloads after a restart
+	queryTimeout time.Duration
 }
 
 // New returns the http.Handler for all of Walnut's routes.
@@ -101,6 +107,7 @@ func New(opts Options) http.Handler {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.queryTimeout = cmp.Or(opts.QueryTimeout, defaultQueryTimeout)
 	return h.routes()
 }
 
@@ -140,6 +147,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, api bo
 		status, msg = http.StatusBadRequest, bad.msg
 	case errors.Is(err, context.Canceled):
 		return
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request's QueryTimeout: a locked table or a saturated
+		// database, not a bug here.
+		status, msg = http.StatusServiceUnavailable, "database too slow to answer"
+		h.logger.WarnContext(r.Context(), "database too slow to answer", "path", r.URL.Path, "error", err)
 	case store.Unavailable(err):
 		status, msg = http.StatusServiceUnavailable, "database unreachable"
 		h.logger.WarnContext(r.Context(), "database unreachable", "path", r.URL.Path, "error", err)
