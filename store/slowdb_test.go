@@ -156,12 +156,43 @@ func TestWriterSlowDatabase(t *testing.T) {
 			t.Fatal("LastError = nil after writes timed out")
 		}
 
+		began := time.Now()
 		release()
 		waitFor(t, "the backlog written", func() bool { return w.Written() == uint64(len(later)) && w.Buffered() == 0 })
 		if w.LastError() != nil || w.Dropped() != 0 {
 			t.Fatalf("after the lock: last error %v, dropped %d", w.LastError(), w.Dropped())
 		}
+		t.Logf("4 writes timed out; %d probes written %v after the lock went", len(later), time.Since(began).Round(time.Millisecond))
 		checkStored(t, b, slices.Concat(first, later), map[string]int{"api": 2})
+	})
+
+	// Shutting down while the database is locked ends: the write in flight
+	// is canceled, the last try is bounded, and what it could not write is
+	// counted as dropped.
+	t.Run("ShutdownWhileLockedEnds", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		w := store.NewWriter(b.store, discardLogger(), store.WriterOptions{
+			FlushInterval: 5 * time.Millisecond, WriteTimeout: 300 * time.Millisecond,
+		})
+		stop := runWriter(t, w)
+		lockSiteState(t, b.store)
+		probes := b.probes("api", 0, ok, notok, ok)
+		for _, p := range probes {
+			w.Add(p)
+		}
+		waitFor(t, "a write waiting on the lock", func() bool { return lockWaiters(t, b.store) == 1 })
+		stopped := make(chan struct{})
+		go func() { stop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(time.Minute):
+			t.Fatal("Run did not return at shutdown while the database was locked")
+		}
+		if w.Written() != 0 || w.Dropped() != uint64(len(probes)) || w.Buffered() != 0 {
+			t.Fatalf("after shutdown: written %d dropped %d buffered %d; want 0, %d, 0", w.Written(), w.Dropped(), w.Buffered(), len(probes))
+		}
+		waitFor(t, "the canceled writes to leave the lock queue", func() bool { return lockWaiters(t, b.store) == 0 })
 	})
 }
 
