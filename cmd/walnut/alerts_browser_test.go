@@ -44,7 +44,7 @@ func TestBoardAlertFooterInBrowser(t *testing.T) {
 
 	upstream, flip := boardUpstream(t)
 	port := freePort(t)
-	cfg := boardConfig(t, upstream.URL)
+	cfg := alertConfig(t, boardConfig(t, upstream.URL))
 	environ := fakeEnv(map[string]string{
 		"DATABASE_URL": storetest.NewDatabase(t), "PORT": port, "WALNUT_LOG_LEVEL": "error",
 		"PAGERDUTY_ROUTING_KEY": routingKey, "PAGERDUTY_EVENTS_URL": pagerduty.URL,
@@ -82,7 +82,7 @@ func TestBoardAlertFooterInBrowser(t *testing.T) {
 		void(chromedp.Evaluate[bool](`window.walnutNotReloaded = true`)),
 	)
 	if !footerHidden {
-		t.Error("the alert footer shows before any alert was sent")
+		t.Errorf("the alert footer shows before the test turned a site red (PagerDuty got %d events)", events.Load())
 	}
 
 	// The site goes red; PagerDuty refuses the trigger; the footer says so.
@@ -95,7 +95,8 @@ func TestBoardAlertFooterInBrowser(t *testing.T) {
 	var notReloaded bool
 	var png []byte
 	step("read the footer",
-		into(&text, chromedp.Text(chromedp.CSS(`#alerts`))),
+		// In one evaluation: the stream may swap the footer at any time.
+		into(&text, chromedp.Evaluate[string](`document.getElementById('alerts').innerText`)),
 		into(&notReloaded, chromedp.Evaluate[bool](`window.walnutNotReloaded === true`)),
 		into(&png, chromedp.CaptureScreenshot()),
 	)
@@ -144,4 +145,27 @@ func TestBoardAlertFooterInBrowser(t *testing.T) {
 	if !found {
 		t.Errorf("/healthz does not list pagerduty: %+v", health.Notify)
 	}
+}
+
+// alertConfig is the board's config with only the Checkout API paging: on a
+// loaded machine another site's probe may time out and turn it red, which
+// must not be what the footer reports. Checkout API gets more time for the
+// same reason, so that it is red only when the test turns it red.
+func alertConfig(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := string(b)
+	for old, new := range map[string]string{
+		"defaults: {":                  "defaults: {notify: [], ",
+		"slug: flip, group: Our apps,": "slug: flip, group: Our apps, notify: [pagerduty], interval: 3s, timeout: 3s,",
+	} {
+		if strings.Count(yaml, old) != 1 {
+			t.Fatalf("the board's config changed: no single %q in\n%s", old, yaml)
+		}
+		yaml = strings.Replace(yaml, old, new, 1)
+	}
+	return writeConfig(t, yaml)
 }
