@@ -15,7 +15,10 @@ import (
 type WriterOptions struct {
 	FlushInterval time.Duration // default 250ms
 	BatchSize     int           // default 1000: a fuller batch is written at once
-	MaxBuffered   int           // default 100,000: past it, while the database is away, the oldest probes are dropped
+	// MaxBuffered bounds the probes held while the database is away or
+	// slow, the batch in flight included; default 100,000. Past it the
+	// oldest waiting probes are dropped and counted in Dropped.
+	MaxBuffered int
 	// WriteTimeout bounds one attempt to write a batch; default 15s. A
 	// batch takes milliseconds, so a write that reaches it meets a database
 	// that hangs (a lock held elsewhere, a stalled disk or network): it is
