@@ -78,7 +78,7 @@ func TestMaxPending(t *testing.T) {
 			for i, s := range tt.steps {
 				now = now.Add(s.after)
 				state = s.state
-				if !r.probeOnce(probeCtx(t)) {
+				if !r.probeAndSend(probeCtx(t)) {
 					t.Fatalf("step %d: no probe", i)
 				}
 				if sink.p.State != s.want || sink.p.Reason != s.reason {

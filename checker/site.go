@@ -50,21 +50,21 @@ type Sink interface {
 	Add(p store.Probe)
 }
 
-func (s Site) interval() time.Duration {
+func (s *Site) interval() time.Duration {
 	if s.Interval > 0 {
 		return s.Interval
 	}
 	return DefaultInterval
 }
 
-func (s Site) timeout() time.Duration {
+func (s *Site) timeout() time.Duration {
 	if s.Timeout > 0 {
 		return s.Timeout
 	}
 	return DefaultTimeout
 }
 
-func (s Site) bodyLimit() int64 {
+func (s *Site) bodyLimit() int64 {
 	if s.BodyLimit > 0 {
 		return s.BodyLimit
 	}
