@@ -339,7 +339,12 @@ func (h *Hub) refresh(ctx context.Context) error {
 	if !w.full && w.since.IsZero() && h.ready {
 		return nil
 	}
-	err := h.apply(ctx, w)
+	// A locked or saturated database must not hold the board's only reader
+	// forever: the read gives up, the page's stale banner tells the room,
+	// and the next notification or tick reads everything again.
+	actx, cancel := context.WithTimeout(ctx, defaultQueryTimeout)
+	defer cancel()
+	err := h.apply(actx, w)
 	if err != nil {
 		h.wantAll()
 	}
