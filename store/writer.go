@@ -24,6 +24,9 @@ type WriterOptions struct {
 	// that hangs (a lock held elsewhere, a stalled disk or network): it is
 	// abandoned and retried with backoff, like one that refuses.
 	WriteTimeout time.Duration
+	// ShutdownTimeout bounds the last try, when Run's ctx ends, to write
+	// what is left; default 5s. What it cannot write is counted in Dropped.
+	ShutdownTimeout time.Duration
 	// RetryBackoff gives the wait before retry n (1, 2, ...) of a failed
 	// write; default 500ms doubling to 30s.
 	RetryBackoff func(n int) time.Duration
@@ -48,7 +51,13 @@ type Writer struct {
 	logger *slog.Logger
 	opts   WriterOptions
 	in     chan Probe
-	done   chan struct{}
+	done   chan struct{} // closed when Run stops taking probes
+
+	// intake is held for reading by Add and for writing by Run once it
+	// stops taking probes, so that no Add can slip a probe into the
+	// channel after Run has emptied it for the last time.
+	intake sync.RWMutex
+	closed bool // under intake
 
 	dropped  atomic.Uint64
 	written  atomic.Uint64
@@ -75,6 +84,9 @@ func NewWriter(s *Store, logger *slog.Logger, opts WriterOptions) *Writer {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 15 * time.Second
 	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 5 * time.Second
+	}
 	if opts.RetryBackoff == nil {
 		opts.RetryBackoff = func(n int) time.Duration {
 			d := 500 * time.Millisecond << min(n-1, 6)
@@ -92,13 +104,30 @@ func NewWriter(s *Store, logger *slog.Logger, opts WriterOptions) *Writer {
 
 // Add queues a probe. Run takes probes from the intake even while a write
 // waits on the database, so Add blocks only if Run itself falls behind on
-// CPU, and never after Run has returned.
+// CPU, and never once Run has begun to stop: from then on the probe is
+// counted in Dropped.
 func (w *Writer) Add(p Probe) {
+	w.intake.RLock()
+	defer w.intake.RUnlock()
+	if w.closed {
+		w.dropped.Add(1)
+		return
+	}
 	select {
 	case w.in <- p:
 	case <-w.done:
 		w.dropped.Add(1)
 	}
+}
+
+// closeIntake makes every later Add count its probe as dropped. Closing done
+// first frees an Add blocked on a full intake, which holds intake's read
+// lock; once the write lock is taken, no probe can enter the channel.
+func (w *Writer) closeIntake() {
+	close(w.done)
+	w.intake.Lock()
+	w.closed = true
+	w.intake.Unlock()
 }
 
 // Dropped is how many probes were discarded because the buffer was full or
@@ -130,7 +159,8 @@ func (w *Writer) LastError() error {
 }
 
 // Run writes batches until ctx ends, then writes what is left, giving the
-// database up to 5 seconds, and returns. Callers stop the producers first.
+// database up to ShutdownTimeout, and returns. Callers stop the producers
+// first; a probe added after ctx ends is counted as dropped, not written.
 //
 // A batch is written on a goroutine of its own while this loop keeps taking
 // probes from the intake: a database that is slow rather than down (a lock
@@ -138,7 +168,6 @@ func (w *Writer) LastError() error {
 // WriteTimeout, and in that time runners must neither wait in Add nor lose
 // probes the buffer still has room for.
 func (w *Writer) Run(ctx context.Context) {
-	defer close(w.done)
 	var (
 		// pending waits, oldest first; inflight is the batch being
 		// written, nil when none. The bound counts both.
@@ -231,10 +260,11 @@ func (w *Writer) Run(ctx context.Context) {
 			if inflight != nil {
 				finish(<-results)
 			}
+			w.closeIntake()
 			for len(w.in) > 0 {
 				take(<-w.in)
 			}
-			finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.ShutdownTimeout)
 			for len(pending) > 0 {
 				n := min(len(pending), size)
 				if err := w.write(finalCtx, pending[:n]); err != nil && !permanent(err) {
@@ -281,6 +311,9 @@ func (w *Writer) write(ctx context.Context, batch []Probe) error {
 	case permanent(err):
 		w.dropped.Add(uint64(len(batch)))
 		w.logger.Error("probes rejected by the database", "count", len(batch), "error", err)
+	case errors.Is(err, context.Canceled):
+		// Shutdown: Run tries the batch once more and reports what it
+		// could not write.
 	case prev == nil:
 		// Logged once per outage, not once per retry.
 		w.logger.Error("cannot write probes, will retry", "error", err)

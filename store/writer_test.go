@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -235,6 +236,26 @@ func TestWriter(t *testing.T) {
 		site, _ := b.store.SiteGetBySlug(context.Background(), "api")
 		if site.State != store.StateNotOK {
 			t.Fatalf("state = %s, want notok", site.State)
+		}
+	})
+
+	// A probe added once Run has stopped taking them is counted, never
+	// left unseen in the intake.
+	t.Run("AddAfterShutdownIsDropped", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		w := store.NewWriter(b.store, discardLogger(), store.WriterOptions{FlushInterval: time.Hour})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { w.Run(ctx); close(done) }()
+		cancel()
+		<-done
+		const n = 100
+		for _, p := range b.probes("api", 0, slices.Repeat([]store.State{store.StateOK}, n)...) {
+			w.Add(p)
+		}
+		if w.Dropped() != n || w.Buffered() != 0 || w.Written() != 0 {
+			t.Fatalf("dropped %d, buffered %d, written %d; want %d, 0, 0", w.Dropped(), w.Buffered(), w.Written(), n)
 		}
 	})
 
