@@ -149,7 +149,7 @@ func (c *circleci) judgeWorkflows(pipeline int64, items []circleWorkflow) Verdic
 	latest := map[string]circleWorkflow{}
 	var names []string
 	for _, w := range items {
-		if c.workflow != "" && w.Name != c.workflow {
+		if c.workflow != "" && !sameName(w.Name, c.workflow) {
 			continue
 		}
 		prev, seen := latest[w.Name]
@@ -235,7 +235,7 @@ func (c *circleci) checkBuilds(resp *Response) Verdict {
 		return v
 	}
 	i := slices.IndexFunc(builds, func(b circleBuild) bool {
-		return c.workflow == "" || (b.Workflows != nil && b.Workflows.WorkflowName == c.workflow)
+		return c.workflow == "" || (b.Workflows != nil && sameName(b.Workflows.WorkflowName, c.workflow))
 	})
 	if i < 0 {
 		if c.workflow != "" {

@@ -61,6 +61,7 @@ func TestCircleCIPipelines(t *testing.T) {
 
 		"WorkflowOptionIgnoresOthers": {routes: circleV2(t, "failed", "success"), opts: deploy, want: OK},
 		"WorkflowOptionRunning":       {routes: circleV2(t, "failed", "running"), opts: deploy, want: Pending, reason: "CircleCI workflow deploy running"},
+		"WorkflowOptionAnyCase":       {routes: circleV2(t, "success", "running"), opts: Options{"workflow": " Deploy"}, want: Pending, reason: "CircleCI workflow deploy running"},
 		"WorkflowOptionNotInPipeline": {routes: circleV2(t, "success", ""), opts: deploy, want: Pending, reason: "CircleCI workflow deploy not started in pipeline 1287"},
 
 		"RerunNewestCounts": {routes: map[string]route{

@@ -47,7 +47,7 @@ func (g *githubActions) Check(_ context.Context, resp *Response, _ FetchFunc) Ve
 	}
 	// Newest first, as GitHub lists them.
 	for _, r := range *runs.WorkflowRuns {
-		if g.workflow != "" && !strings.EqualFold(strings.TrimSpace(r.Name), g.workflow) {
+		if g.workflow != "" && !sameName(r.Name, g.workflow) {
 			continue
 		}
 		what := fmt.Sprintf("GitHub Actions %s #%d", clip(r.Name), r.RunNumber)

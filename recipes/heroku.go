@@ -81,7 +81,7 @@ func (h *heroku) Check(_ context.Context, resp *Response, _ FetchFunc) Verdict {
 		}
 	} else {
 		for _, name := range h.systems {
-			i := slices.IndexFunc(systems, func(s herokuSystem) bool { return strings.EqualFold(strings.TrimSpace(s.System), name) })
+			i := slices.IndexFunc(systems, func(s herokuSystem) bool { return sameName(s.System, name) })
 			switch {
 			case i < 0:
 				bad = append(bad, fmt.Sprintf("system %q not found", name))

@@ -44,6 +44,13 @@ func decodeAPI(who string, resp *Response, v any) (Verdict, bool) {
 	return Verdict{}, true
 }
 
+// sameName says whether an upstream's name (a workflow, a Heroku system) is
+// the one the config asks for. People type names as the UI shows them, and
+// the APIs are not consistent about case or stray spaces, so neither counts.
+func sameName(upstream, configured string) bool {
+	return strings.EqualFold(strings.TrimSpace(upstream), strings.TrimSpace(configured))
+}
+
 // clip shortens an upstream string (a name, a status) for a reason, and
 // strips line breaks.
 func clip(s string) string {
