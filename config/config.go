@@ -241,19 +241,22 @@ func (d *decoder) sites(items []ast.Node, defaults *spec, build RecipeBuilder) [
 	var out []Site
 	for i, item := range items {
 		p := fmt.Sprintf("sites[%d]", i)
+		// A site with errors is still checked for a duplicate slug and a bad
+		// recipe, so that one run reports every error; it is left out of
+		// the result.
 		s, sp, ok := d.site(p, item, defaults)
-		if !ok {
+		if s == nil {
 			continue
 		}
 		from, slugPath := sp.name, p+".name"
 		if sp.slug != nil {
 			from, slugPath = sp.slug, p+".slug"
 		}
-		slugNode, shown := from.node, quote(s.Slug)
-		if from.env {
-			shown = from.shown()
-		}
-		if s.Slug != "" {
+		if from != nil && s.Slug != "" {
+			slugNode, shown := from.node, quote(s.Slug)
+			if from.env {
+				shown = from.shown()
+			}
 			if first, dup := slugs[s.Slug]; dup {
 				d.errorf(slugNode, slugPath, "duplicate slug %s (first used at line %d)", shown, first.line)
 			} else {
@@ -286,7 +289,9 @@ func (d *decoder) sites(items []ast.Node, defaults *spec, build RecipeBuilder) [
 				d.recipeError(line, col, p+".recipe", err, s.Secrets)
 			}
 		}
-		out = append(out, *s)
+		if ok {
+			out = append(out, *s)
+		}
 	}
 	return out
 }

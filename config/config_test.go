@@ -276,6 +276,22 @@ sites:
 			want: []string{`walnut.yaml:5:11: sites[1].name: duplicate slug "api" (first used at line 3)`},
 		},
 		{
+			// Both errors at once: fixing the URL must not reveal the
+			// duplicate only on the next run.
+			name: "DuplicateSlugOfSiteWithBadURL",
+			yaml: `
+sites:
+  - name: API
+    url: ftp://api.example.com
+  - name: API
+    url: https://api.example.com/v2
+`,
+			want: []string{
+				`walnut.yaml:3:10: sites[0].url: "ftp://api.example.com" must be http or https`,
+				`walnut.yaml:4:11: sites[1].name: duplicate slug "api" (first used at line 2)`,
+			},
+		},
+		{
 			name: "BadExplicitSlug",
 			yaml: `
 sites:
