@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/walnut-board/walnut/store/dbsqlc"
@@ -108,8 +109,13 @@ func (s *Store) WriteProbes(ctx context.Context, batch []Probe) (int, error) {
 	return s.writeProbes(ctx, batch, nil)
 }
 
+// serverDeadlineMargin is how long after a write's deadline the server
+// ends a statement the client gave up on.
+const serverDeadlineMargin = time.Second
+
 // writeProbes is WriteProbes; when changes is not nil, the batch's
-// transitions are appended to it.
+// transitions are appended to it. A deadline on ctx bounds the transaction's
+// statements on the server too.
 func (s *Store) writeProbes(ctx context.Context, batch []Probe, changes *[]Change) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
@@ -119,6 +125,15 @@ func (s *Store) writeProbes(ctx context.Context, batch []Probe, changes *[]Chang
 		return 0, fmt.Errorf("write %d probes: begin: %w", len(batch), err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if deadline, ok := ctx.Deadline(); ok {
+		// The server's own deadline, a little after the client's: the
+		// client gives up first and reports a timeout, and a statement it
+		// could not cancel ends soon after on the server anyway.
+		ms := (time.Until(deadline) + serverDeadlineMargin).Milliseconds()
+		if err := s.q.ProbeWriteDeadline(ctx, tx, int32(min(max(ms, 1), math.MaxInt32))); err != nil {
+			return 0, fmt.Errorf("write %d probes: set deadline: %w", len(batch), err)
+		}
+	}
 
 	rows := make([]dbsqlc.ProbeInsertCopyParams, len(batch))
 	apply := dbsqlc.ProbeApplyParams{

@@ -114,16 +114,38 @@ func TestWriterSlowDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		flushes := make(chan store.Flush, 1000)
+		// The fourth failed write holds Run in its backoff until the test
+		// has seen every abandoned write leave the lock queue: with
+		// retries running, a slow machine could always have one session
+		// leaving while the next one waits.
+		const attempts = 4
+		resume := make(chan struct{})
 		w := store.NewWriter(b.store, discardLogger(), store.WriterOptions{
 			FlushInterval: 5 * time.Millisecond, BatchSize: 8,
-			// Far longer than a batch of 8 takes, far shorter than the
-			// lock is held: only the lock makes a write reach it.
-			WriteTimeout: 300 * time.Millisecond,
-			RetryBackoff: func(int) time.Duration { return 10 * time.Millisecond },
-			FlushedFunc:  func(f store.Flush) { flushes <- f },
+			// Far longer than a batch of 8 takes, even on a loaded
+			// machine, far shorter than the lock is held: only the lock
+			// makes a write reach it. (A write that timed out after its
+			// COMMIT reached the server would be written twice.)
+			WriteTimeout: time.Second,
+			RetryBackoff: func(n int) time.Duration {
+				if n == attempts {
+					<-resume
+				}
+				return 10 * time.Millisecond
+			},
+			FlushedFunc: func(f store.Flush) { flushes <- f },
 		})
-		stop := runWriter(t, w)
-		defer stop()
+		runWriter(t, w)
+		var resumed bool
+		resumeRun := func() {
+			if !resumed {
+				resumed = true
+				close(resume)
+			}
+		}
+		// Registered after runWriter's stop, so it runs first: a test
+		// that fails early must not leave Run waiting.
+		t.Cleanup(resumeRun)
 
 		release := lockSiteState(t, b.store)
 		states := []store.State{notok, ok, notok, notok, notok, pending, pending, ok, ok, notok, ok, ok}
@@ -136,7 +158,7 @@ func TestWriterSlowDatabase(t *testing.T) {
 		}
 		// Each timeout halves the batch: 8, 4, 2, 1. Whatever the first
 		// attempt held, the fourth holds one probe.
-		for attempt := 1; attempt <= 4; attempt++ {
+		for attempt := 1; attempt <= attempts; attempt++ {
 			f := awaitFlush(t, flushes)
 			if f.Err == nil {
 				t.Fatalf("attempt %d wrote %d probes through the lock", attempt, f.Probes)
@@ -147,22 +169,23 @@ func TestWriterSlowDatabase(t *testing.T) {
 			if max := 8 >> (attempt - 1); f.Probes > max {
 				t.Fatalf("attempt %d wrote a batch of %d, want at most %d", attempt, f.Probes, max)
 			}
-			// An abandoned write must not leave its session queued on
-			// the lock: a long lock would use up the server's
-			// connections one retry at a time.
-			waitFor(t, "abandoned writes to leave the lock queue", func() bool { return lockWaiters(t, b.store) <= 1 })
 		}
+		// An abandoned write must not leave its session queued on the
+		// lock: a long lock would use up the server's connections one
+		// retry at a time.
+		waitFor(t, "abandoned writes to leave the lock queue", func() bool { return lockWaiters(t, b.store) == 0 })
 		if w.LastError() == nil {
 			t.Fatal("LastError = nil after writes timed out")
 		}
 
 		began := time.Now()
 		release()
+		resumeRun()
 		waitFor(t, "the backlog written", func() bool { return w.Written() == uint64(len(later)) && w.Buffered() == 0 })
 		if w.LastError() != nil || w.Dropped() != 0 {
 			t.Fatalf("after the lock: last error %v, dropped %d", w.LastError(), w.Dropped())
 		}
-		t.Logf("4 writes timed out; %d probes written %v after the lock went", len(later), time.Since(began).Round(time.Millisecond))
+		t.Logf("%d writes timed out; %d probes written %v after the lock went", attempts, len(later), time.Since(began).Round(time.Millisecond))
 		checkStored(t, b, slices.Concat(first, later), map[string]int{"api": 2})
 	})
 
@@ -173,7 +196,13 @@ func TestWriterSlowDatabase(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		w := store.NewWriter(b.store, discardLogger(), store.WriterOptions{
-			FlushInterval: 5 * time.Millisecond, WriteTimeout: 300 * time.Millisecond,
+			FlushInterval: 5 * time.Millisecond,
+			// The write that meets the lock waits there until shutdown
+			// cancels it, however slow the machine: a short deadline
+			// would have it time out, leave the lock queue and back off,
+			// and the test would have to catch it between tries.
+			WriteTimeout:    time.Hour,
+			ShutdownTimeout: 300 * time.Millisecond,
 		})
 		stop := runWriter(t, w)
 		lockSiteState(t, b.store)

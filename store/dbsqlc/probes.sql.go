@@ -180,3 +180,17 @@ func (q *Queries) ProbeUptime(ctx context.Context, db DBTX, arg ProbeUptimeParam
 	err := row.Scan(&i.OkSeconds, &i.NotokSeconds, &i.PendingSeconds)
 	return i, err
 }
+
+const probeWriteDeadline = `-- name: ProbeWriteDeadline :exec
+SELECT set_config('statement_timeout', $1::integer || 'ms', true)
+`
+
+// ProbeWriteDeadline has the server end each later statement of the write's
+// transaction once timeout_ms have passed. A client that gives up cannot
+// always cancel what it sent (its cancel request may reach the server before
+// the statement does), and a session left waiting on a lock holds one of the
+// server's few connections until the lock goes.
+func (q *Queries) ProbeWriteDeadline(ctx context.Context, db DBTX, timeoutMs int32) error {
+	_, err := db.Exec(ctx, probeWriteDeadline, timeoutMs)
+	return err
+}

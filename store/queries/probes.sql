@@ -2,6 +2,14 @@
 INSERT INTO probes (at, site_id, latency_us, ttfb_us, dns_us, connect_us, tls_us, state, http_status, reason)
 VALUES (@at, @site_id, @latency_us, @ttfb_us, @dns_us, @connect_us, @tls_us, @state, @http_status, @reason);
 
+-- ProbeWriteDeadline has the server end each later statement of the write's
+-- transaction once timeout_ms have passed. A client that gives up cannot
+-- always cancel what it sent (its cancel request may reach the server before
+-- the statement does), and a session left waiting on a lock holds one of the
+-- server's few connections until the lock goes.
+-- name: ProbeWriteDeadline :exec
+SELECT set_config('statement_timeout', sqlc.arg(timeout_ms)::integer || 'ms', true);
+
 -- name: ProbeApply :one
 SELECT walnut_apply_probes(
     @site_ids::integer[], @ats::timestamptz[], CAST(sqlc.arg(states)::text[] AS state[]),
