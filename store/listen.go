@@ -22,6 +22,9 @@ const (
 	// state; its payload is the earliest checked_at written, in Unix
 	// microseconds (ParseChecked), for SiteListCheckedSince.
 	ChannelChecked = "walnut_checked"
+	// ChannelSites is notified when SiteSync commits: sites were added,
+	// removed, renamed or reordered.
+	ChannelSites = "walnut_sites"
 )
 
 // ParseChecked reads a ChannelChecked payload.

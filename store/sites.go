@@ -81,6 +81,9 @@ func (s *Store) SiteSync(ctx context.Context, specs []SiteSpec) (map[string]int3
 	if _, err := s.q.SiteRetireOthers(ctx, tx, slugs); err != nil {
 		return nil, fmt.Errorf("sync sites: retire removed sites: %w", err)
 	}
+	if err := s.q.SitesAnnounce(ctx, tx); err != nil {
+		return nil, fmt.Errorf("sync sites: announce: %w", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("sync sites: commit: %w", err)
 	}

@@ -57,9 +57,9 @@ type HubOptions struct {
 // time a write touched, and the hub reads only the sites checked since then,
 // so a steady 10,000-site board costs a few hundred rows a batch rather than
 // every site four times a second. A whole read (every site, the roster, the
-// order) happens at start, on every Refresh tick, after the LISTEN
-// connection comes back (notices sent meanwhile are lost), on Poke, and when
-// an unknown site turns up.
+// order) happens at start, when the sites change (walnut_sites), on every
+// Refresh tick, after the LISTEN connection comes back (notices sent
+// meanwhile are lost), on Poke, and when an unknown site turns up.
 type Hub struct {
 	opts HubOptions
 	poke chan struct{}
@@ -156,7 +156,7 @@ func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() {
-		h.opts.Store.Listen(ctx, []string{store.ChannelChecked}, store.ListenOptions{
+		h.opts.Store.Listen(ctx, []string{store.ChannelChecked, store.ChannelSites}, store.ListenOptions{
 			Logger:   h.opts.Logger,
 			OnNotify: h.onNotify,
 			OnState:  h.setUp,
@@ -183,7 +183,8 @@ func (h *Hub) Run(ctx context.Context) {
 
 func (h *Hub) onNotify(channel, payload string) {
 	if channel != store.ChannelChecked {
-		// A (re)connection: what was announced meanwhile is lost.
+		// The sites changed, or a (re)connection: what was announced
+		// meanwhile is lost.
 		h.Poke()
 		return
 	}

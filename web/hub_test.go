@@ -33,8 +33,8 @@ func (c *countingStore) SiteListCheckedSince(ctx context.Context, since time.Tim
 
 // TestHubReadsIncrementally checks that a steady board is kept current from
 // the walnut_checked notices alone: probes, a late probe and a site that
-// appears after the hub started all reach the stream, and only the new site
-// costs a whole read.
+// appears after the hub started all reach the stream, and only the change of
+// sites costs a whole read.
 func TestHubReadsIncrementally(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -110,8 +110,8 @@ func TestHubReadsIncrementally(t *testing.T) {
 		t.Errorf("%d incremental reads for 4 announced writes", got)
 	}
 
-	// A site added after the hub's last whole read is not in its board:
-	// its first probe makes the hub read everything again.
+	// Syncing the config announces the new site, and the hub reads
+	// everything again.
 	ids2, err := st.SiteSync(ctx, []store.SiteSpec{
 		{Slug: "api", Name: "API", URL: "https://api.example.com/", Interval: time.Minute},
 		{Slug: "web", Name: "Web", URL: "https://web.example.com/", Interval: time.Minute},
@@ -120,10 +120,20 @@ func TestHubReadsIncrementally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, events, "synced with the new site", named("synced", `["api","web","new"]`))
 	write(store.Probe{SiteID: ids2["new"], At: time.Now(), State: store.StateOK})
 	waitFor(t, events, "the new site's tile", named("tile", `data-slug="new"`, `data-state="ok"`))
-	waitFor(t, events, "synced with the new site", named("synced", `["api","web","new"]`))
 	if cs.full.Load() == fullBefore {
 		t.Error("a new site was shown without a whole read")
 	}
+
+	// A site removed from the config leaves the board when the config is
+	// synced, with no probe to announce it.
+	if _, err := st.SiteSync(ctx, []store.SiteSpec{
+		{Slug: "api", Name: "API", URL: "https://api.example.com/", Interval: time.Minute},
+		{Slug: "new", Name: "New", URL: "https://new.example.com/", Interval: time.Minute},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, events, "synced without the removed site", named("synced", `["api","new"]`))
 }

@@ -238,3 +238,14 @@ func (q *Queries) SiteUpsert(ctx context.Context, db DBTX, arg SiteUpsertParams)
 	err := row.Scan(&id)
 	return id, err
 }
+
+const sitesAnnounce = `-- name: SitesAnnounce :exec
+SELECT pg_notify('walnut_sites', '')
+`
+
+// Tells live boards the set of sites or their names changed (ChannelSites):
+// a board reads incrementally only the sites it knows.
+func (q *Queries) SitesAnnounce(ctx context.Context, db DBTX) error {
+	_, err := db.Exec(ctx, sitesAnnounce)
+	return err
+}

@@ -43,3 +43,8 @@ SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms, si.retired_at,
   FROM sites si
   JOIN site_state st ON st.site_id = si.id
  WHERE si.slug = @slug;
+
+-- name: SitesAnnounce :exec
+-- Tells live boards the set of sites or their names changed (ChannelSites):
+-- a board reads incrementally only the sites it knows.
+SELECT pg_notify('walnut_sites', '');
