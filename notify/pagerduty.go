@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/PagerDuty/go-pagerduty"
 
@@ -129,11 +130,17 @@ func source(n Notice) string {
 	return "walnut/" + n.Slug
 }
 
+// truncate cuts s to less than n bytes and marks the cut, at a rune's
+// start: half a rune is not UTF-8, which the database refuses to store.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	i := n - 1
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // retryAfterRecorder keeps the Retry-After of a response for the caller,

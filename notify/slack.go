@@ -146,35 +146,54 @@ func emoji(s store.State) string {
 // Send posts the message. Slack answers 200 "ok", 429 with Retry-After, 4xx
 // for a bad or revoked URL (permanent) and 5xx when it is unwell.
 func (s *Slack) Send(ctx context.Context, n Notice) error {
-	return postJSON(ctx, s.hc, "slack", s.url, slackMessageFor(n), nil)
+	_, _, err := postJSON(ctx, s.hc, "slack", s.url, slackMessageFor(n), nil, nil)
+	return err
 }
 
-// postJSON posts v and classifies the answer.
-func postJSON(ctx context.Context, hc *http.Client, sink, url string, v any, sign func(body []byte, h http.Header)) error {
+// answerMax is how much of a sink's answer is read: the Web API's JSON
+// fits, and a receiver that answers with a page is cut short.
+const answerMax = 64 << 10
+
+// postJSON posts v to url, with headers set by header (a signature, a
+// token; nil for none), and returns a 2xx answer's body and headers. A
+// transport error is retried; any other status is classified by
+// httpError. sink starts every error. scrub, if not nil, takes a secret
+// the request carried out of the answer or transport error an error quotes,
+// in case the other end echoed it; the URL never appears in an error (a
+// Slack webhook URL is itself the secret).
+func postJSON(ctx context.Context, hc *http.Client, sink, url string, v any, header func(body []byte, h http.Header), scrub func(string) string) ([]byte, http.Header, error) {
+	if scrub == nil {
+		scrub = func(s string) string { return s }
+	}
 	body, err := json.Marshal(v)
 	if err != nil {
-		return &PermanentError{Err: fmt.Errorf("%s: encode: %w", sink, err)}
+		return nil, nil, &PermanentError{Err: fmt.Errorf("%s: encode: %w", sink, err)}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return &PermanentError{Err: fmt.Errorf("%s: bad URL", sink)}
+		return nil, nil, &PermanentError{Err: fmt.Errorf("%s: bad URL", sink)}
 	}
-	req.Header.Set("Content-Type", "application/json")
+	// The charset keeps the Slack Web API from warning about its absence.
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("User-Agent", "walnut")
-	if sign != nil {
-		sign(body, req.Header)
+	if header != nil {
+		header(body, req.Header)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		// The error quotes the URL, which for Slack is the secret.
-		return fmt.Errorf("%s: post failed: %s", sink, transportReason(err))
+		return nil, nil, fmt.Errorf("%s: post failed: %s", sink, scrub(transportReason(err)))
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode/100 == 2 {
-		return nil
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, answerMax))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: read answer: %s", sink, scrub(err.Error()))
 	}
-	return httpError(sink, resp, string(b))
+	if resp.StatusCode/100 != 2 {
+		// Scrubbed before it is cut: a token cut in two would no longer
+		// be recognised.
+		return nil, nil, httpError(sink, resp, truncate(scrub(strings.ToValidUTF8(string(raw), "\uFFFD")), 200))
+	}
+	return raw, resp.Header, nil
 }
 
 // transportReason describes a transport error without its URL (a Slack

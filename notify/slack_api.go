@@ -1,11 +1,9 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -94,28 +92,10 @@ func (a *slackAPI) update(ctx context.Context, channel, ts string, m SlackMessag
 // channel, a request Slack refuses) or another error to retry (network,
 // 5xx, internal_error). No error says the token.
 func (a *slackAPI) call(ctx context.Context, method string, body slackCall) (slackAnswer, error) {
-	b, err := json.Marshal(body)
+	auth := func(_ []byte, h http.Header) { h.Set("Authorization", "Bearer "+a.token) }
+	raw, header, err := postJSON(ctx, a.hc, "slack "+method, a.base+"/"+method, body, auth, a.scrub)
 	if err != nil {
-		return slackAnswer{}, &PermanentError{Err: fmt.Errorf("slack %s: encode: %w", method, err)}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+"/"+method, bytes.NewReader(b))
-	if err != nil {
-		return slackAnswer{}, &PermanentError{Err: fmt.Errorf("slack %s: bad SLACK_API_URL", method)}
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("User-Agent", "walnut")
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return slackAnswer{}, fmt.Errorf("slack %s: %s", method, a.scrub(transportReason(err)))
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return slackAnswer{}, fmt.Errorf("slack %s: read answer: %s", method, a.scrub(err.Error()))
-	}
-	if resp.StatusCode/100 != 2 {
-		return slackAnswer{}, httpError("slack "+method, resp, a.scrub(truncate(string(raw), 200)))
+		return slackAnswer{}, err
 	}
 	var ans slackAnswer
 	if err := json.Unmarshal(raw, &ans); err != nil {
@@ -124,13 +104,13 @@ func (a *slackAPI) call(ctx context.Context, method string, body slackCall) (sla
 	if ans.OK {
 		return ans, nil
 	}
-	ae := &SlackAPIError{Method: method, Code: a.scrub(ans.Error), Detail: a.scrub(truncate(strings.Join(ans.Metadata.Messages, "; "), 300))}
+	ae := &SlackAPIError{Method: method, Code: a.scrub(ans.Error), Detail: truncate(a.scrub(strings.Join(ans.Metadata.Messages, "; ")), 300)}
 	if ae.Code == "" {
 		ae.Code = "unknown_error"
 	}
 	switch {
 	case ae.Code == "ratelimited" || ae.Code == "rate_limited":
-		return ans, &RetryAfterError{Err: ae, After: retryAfter(resp.Header.Get("Retry-After"))}
+		return ans, &RetryAfterError{Err: ae, After: retryAfter(header.Get("Retry-After"))}
 	case slices.Contains(slackRetried, ae.Code):
 		return ans, ae
 	}

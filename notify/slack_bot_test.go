@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/walnut-board/walnut/store"
 )
@@ -571,6 +572,12 @@ func TestSlackAPIErrors(t *testing.T) {
 		"not the Web API's JSON":       {status: 200, body: `<html>hello</html>`, permanent: true},
 		"an echo of the token, HTTP":   {status: 400, body: `Authorization: Bearer ` + slackTestToken, permanent: true},
 		"an echo of the token, the ok": {status: 200, body: `{"ok":false,"error":"bad ` + slackTestToken + `"}`, permanent: true},
+		// The error quotes 200 bytes of the answer: the token straddles
+		// the cut, and half of it is still the secret.
+		"an echo of the token, cut": {status: 400, body: strings.Repeat("x", 185) + slackTestToken, permanent: true},
+		// Detail is kept in the database, which takes only UTF-8.
+		"an answer in Latin-1":    {status: 400, body: "caf\xe9 ferm\xe9", permanent: true},
+		"an answer cut in a rune": {status: 400, body: strings.Repeat("é", 300), permanent: true},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -600,8 +607,11 @@ func TestSlackAPIErrors(t *testing.T) {
 			if c.after > 0 && (!errors.As(err, &ra) || ra.After != c.after) {
 				t.Errorf("want retry after %s, got %v", c.after, err)
 			}
-			if strings.Contains(err.Error(), slackTestToken) || strings.Contains(err.Error(), srv.URL) {
+			if strings.Contains(err.Error(), slackTestToken[:12]) || strings.Contains(err.Error(), srv.URL) {
 				t.Errorf("the error shows the token or the URL: %v", err)
+			}
+			if !utf8.ValidString(err.Error()) {
+				t.Errorf("the error is not UTF-8: %q", err)
 			}
 			if !strings.HasPrefix(err.Error(), "slack chat.postMessage: ") {
 				t.Errorf("error %q does not name the method", err)

@@ -61,5 +61,6 @@ func (w *Webhook) Send(ctx context.Context, n Notice) error {
 	if w.secret != nil {
 		sign = func(body []byte, h http.Header) { h.Set(SignatureHeader, Sign(w.secret, body)) }
 	}
-	return postJSON(ctx, w.hc, "webhook", w.url, p, sign)
+	_, _, err := postJSON(ctx, w.hc, "webhook", w.url, p, sign, nil)
+	return err
 }
