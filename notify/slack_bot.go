@@ -69,8 +69,10 @@ func afterSlack(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // Send posts, replies or updates as the notice and the site's open outage
-// say. Each step that Slack accepted is recorded before the next, so that
-// a retry after a failure resumes rather than posting a second message.
+// say. An outage's message is recorded as soon as Slack accepts it, so a
+// retry after a failure carries on in its thread rather than posting a
+// second one; only a reply may come twice, when a retry follows a failure
+// after Slack took it.
 func (b *SlackBot) Send(ctx context.Context, n Notice) error {
 	th, err := b.threads.SlackThreadOpen(ctx, n.Slug)
 	switch {

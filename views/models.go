@@ -49,7 +49,7 @@ type AlertView struct {
 	AtText  string // the same as a person reads it, "14:02 UTC"; the page's script shows it in local time
 	Detail  string // failing: what the sink answered, scrubbed of secrets
 	Pending int    // notices waiting
-	Effect  string // failing: what it means, "on-call will not be paged"
+	Effect  string // what it means: "on-call will not be paged" (failing), "pages are late" (delayed)
 }
 
 // BoardView is the whole board.
