@@ -396,14 +396,12 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 
 // measureProbes reads the probes back and compares them with the schedule.
 //
-// A runner waits stagger = fnv64a(slug) mod interval after it starts, probes,
-// and then probes on a ticker started at that moment: probe k of a site is
-// due at start + stagger + k·interval. All runners start within milliseconds
-// of each other, so start is estimated once for the whole process as the
-// earliest (first probe's at − stagger) over all sites. A probe's lateness is
-// its at (stamped when the probe begins, before the request) minus its due
-// time. Every due time in the window without a probe counts as missed, and a
-// missed probe is not on time.
+// A site's probes are due at its phase of the wall clock: phase =
+// fnv64a(slug) mod interval past every multiple of the interval since the
+// Unix epoch (checker's staggerDelay). A probe's lateness is its at (stamped
+// when the probe begins, before the request) minus its due time. Every due
+// time in the window without a probe counts as missed, and a missed probe is
+// not on time.
 func measureProbes(ctx context.Context, db *pgx.Conn, spec runSpec, winStart, winEnd time.Time, res *result) error {
 	rows, err := db.Query(ctx, `SELECT s.slug, p.at, p.state::text FROM probes p JOIN sites s ON s.id = p.site_id ORDER BY p.site_id, p.at`)
 	if err != nil {
@@ -426,17 +424,10 @@ func measureProbes(ctx context.Context, db *pgx.Conn, spec runSpec, winStart, wi
 		return fmt.Errorf("read probes: %w", err)
 	}
 	iv := spec.interval
-	var start time.Time
-	for slug, ps := range bySite {
-		t := ps[0].at.Add(-stagger(slug, iv))
-		if start.IsZero() || t.Before(start) {
-			start = t
-		}
-	}
 	var late []float64
 	for i := range spec.n {
 		slug := siteSlug(i)
-		first := start.Add(stagger(slug, iv))
+		first := time.Unix(0, 0).Add(phase(slug, iv))
 		// Due times in [winStart, winEnd).
 		k0 := int(math.Ceil(float64(winStart.Sub(first)) / float64(iv)))
 		k1 := int(math.Ceil(float64(winEnd.Sub(first))/float64(iv))) - 1
@@ -511,8 +502,8 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// stagger is checker's staggerDelay: fnv64a of the slug modulo the interval.
-func stagger(slug string, iv time.Duration) time.Duration {
+// phase is checker's sitePhase: fnv64a of the slug modulo the interval.
+func phase(slug string, iv time.Duration) time.Duration {
 	h := fnv.New64a()
 	h.Write([]byte(slug))
 	return time.Duration(h.Sum64() % uint64(iv))

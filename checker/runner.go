@@ -137,19 +137,30 @@ func (r *Runner) restartDelay(attempt int) time.Duration {
 }
 
 // stagger spreads first probes over the interval, so a thousand sites do not
-// fire in the same millisecond. It is derived from the slug, so a site keeps
-// its phase across restarts of the process.
+// fire in the same millisecond. Each site has a phase derived from its slug,
+// and its probes fall at that phase of the wall clock (phase past every
+// multiple of the interval since the Unix epoch): a restarted process, or
+// another instance taking the site over, keeps the site's cadence instead
+// of probing it again early.
 func (r *Runner) stagger() time.Duration {
 	if r.opts.StaggerDisabled {
 		return 0
 	}
-	return staggerDelay(r.site.Slug, r.site.interval())
+	return staggerDelay(r.site.Slug, r.site.interval(), time.Now())
 }
 
-func staggerDelay(slug string, interval time.Duration) time.Duration {
+// staggerDelay is the wait from now until slug's next phase.
+func staggerDelay(slug string, interval time.Duration, now time.Time) time.Duration {
 	if interval <= 0 {
 		return 0
 	}
+	iv := int64(interval)
+	since := now.UnixNano() % iv // how far now is past the last multiple
+	return time.Duration((int64(sitePhase(slug, interval)) - since + iv) % iv)
+}
+
+// sitePhase is fnv64a of the slug modulo the interval.
+func sitePhase(slug string, interval time.Duration) time.Duration {
 	h := fnv.New64a()
 	h.Write([]byte(slug))
 	return time.Duration(h.Sum64() % uint64(interval))

@@ -182,23 +182,32 @@ func TestStaggerDelay(t *testing.T) {
 		"Long":      {"nightly", time.Hour},
 		"EmptySlug": {"", 30 * time.Second},
 	}
+	now := time.Date(2026, 11, 25, 14, 2, 7, 123456789, time.UTC)
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			d := staggerDelay(tt.slug, tt.interval)
+			d := staggerDelay(tt.slug, tt.interval, now)
 			if d < 0 || d >= tt.interval {
 				t.Errorf("staggerDelay(%q, %v) = %v, want within [0, interval)", tt.slug, tt.interval, d)
 			}
-			if again := staggerDelay(tt.slug, tt.interval); again != d {
-				t.Errorf("staggerDelay is not deterministic: %v then %v", d, again)
+			// The first probe falls on the site's phase of the wall clock,
+			// whenever the process starts: a later start waits less, by as
+			// much as it is later.
+			first := now.Add(d)
+			if got, want := time.Duration(first.UnixNano()%int64(tt.interval)), sitePhase(tt.slug, tt.interval); got != want {
+				t.Errorf("first probe at phase %v, want %v", got, want)
+			}
+			later := now.Add(tt.interval / 3)
+			if got := later.Add(staggerDelay(tt.slug, tt.interval, later)); !got.Equal(first) && !got.Equal(first.Add(tt.interval)) {
+				t.Errorf("starting %v later, first probe at %v, want %v or one interval after", tt.interval/3, got, first)
 			}
 		})
 	}
 
-	if staggerDelay("api", time.Minute) == staggerDelay("shop", time.Minute) {
-		t.Error("two slugs got the same delay; the spread is not per slug")
+	if sitePhase("api", time.Minute) == sitePhase("shop", time.Minute) {
+		t.Error("two slugs got the same phase; the spread is not per slug")
 	}
-	if d := staggerDelay("api", 0); d != 0 {
+	if d := staggerDelay("api", 0, now); d != 0 {
 		t.Errorf("staggerDelay with no interval = %v, want 0", d)
 	}
 	r := NewRunner(Site{Slug: "api", Interval: time.Minute}, newCountSink(), nil, Options{StaggerDisabled: true})
