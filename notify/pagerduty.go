@@ -103,12 +103,19 @@ func (p *PagerDuty) Send(ctx context.Context, n Notice) error {
 	}
 	var apiErr pagerduty.APIError
 	if errors.As(err, &apiErr) {
-		err = fmt.Errorf("pagerduty %s: %w", ev.Action, apiErr)
-		if msg := rec.message(); msg != "" {
+		msg := apiErr.Error()
+		if m := rec.message(); m != "" {
 			// The Events API's error body is not the REST API's, which
 			// go-pagerduty parses; say what PagerDuty said.
-			err = fmt.Errorf("pagerduty %s: HTTP %d: %s", ev.Action, apiErr.StatusCode, msg)
+			msg = fmt.Sprintf("HTTP %d: %s", apiErr.StatusCode, m)
 		}
+		// The error is logged and kept on the notification's row: an
+		// endpoint that quotes the event back must not put the routing
+		// key there.
+		if p.routingKey != "" {
+			msg = strings.ReplaceAll(msg, p.routingKey, "[PAGERDUTY_ROUTING_KEY]")
+		}
+		err = fmt.Errorf("pagerduty %s: %s", ev.Action, msg)
 		switch {
 		case apiErr.RateLimited():
 			return &RetryAfterError{Err: err, After: rec.get()}

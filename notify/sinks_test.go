@@ -88,6 +88,24 @@ func TestHTTPSinkErrors(t *testing.T) {
 	}
 }
 
+func TestPagerDutyErrorHidesTheRoutingKey(t *testing.T) {
+	t.Parallel()
+	const key = "R0ut1ngK3yR0ut1ngK3yR0ut1ngK3y12"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"status":"invalid event","message":"Event object is invalid","errors":["unknown routing_key `+key+`"]}`) //nolint:errcheck // a test fake
+	}))
+	defer srv.Close()
+	err := NewPagerDuty(key, srv.URL, srv.Client()).Send(t.Context(), testNotice)
+	var perm *PermanentError
+	if !errors.As(err, &perm) {
+		t.Fatalf("a refused key should not be retried: %v", err)
+	}
+	if strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "unknown routing_key") {
+		t.Errorf("error %q shows the routing key, or not what PagerDuty said", err)
+	}
+}
+
 func TestSlackMessage(t *testing.T) {
 	t.Parallel()
 	var got SlackMessage
