@@ -31,7 +31,8 @@ type WriterOptions struct {
 	// write; default 500ms doubling to 30s.
 	RetryBackoff func(n int) time.Duration
 	// FlushedFunc, when set, is called after each attempt to write a batch:
-	// metrics observe it, and tests wait on it instead of sleeping.
+	// metrics observe it, and tests wait on it instead of sleeping. It runs
+	// on the goroutine that wrote the batch, never two calls at once.
 	FlushedFunc func(Flush)
 }
 
