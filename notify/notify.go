@@ -225,11 +225,17 @@ func Names(sinks map[string]Sink) []string {
 func summary(n Notice) string {
 	switch n.Event {
 	case EventFlapping:
-		return fmt.Sprintf("%s is flapping: %d changes in %s; notices held until it settles", n.Name, n.Changes, n.Window)
+		return n.Name + " is flapping: " + flapNote(n)
 	case EventSettled:
 		return fmt.Sprintf("%s has settled: %s%s", n.Name, stateWord(n.To), reasonSuffix(n.Reason))
 	}
 	return fmt.Sprintf("%s is %s%s", n.Name, stateWord(n.To), reasonSuffix(n.Reason))
+}
+
+// flapNote says why a flapping notice is the last for a while; every sink
+// says it in these words.
+func flapNote(n Notice) string {
+	return fmt.Sprintf("%d changes in %s; notices are held until it settles", n.Changes, humanDuration(n.Window))
 }
 
 func stateWord(s store.State) string {

@@ -60,8 +60,11 @@ func slackMessageFor(n Notice) SlackMessage {
 	return slackCard(summary(n), color, slackHead(n), slackContext(n))
 }
 
-// slackFlappingColor is the colour of a flapping notice.
-const slackFlappingColor = "#ecb22e"
+// A flapping notice's colour and mark, whatever state the site is in.
+const (
+	slackFlappingColor = "#ecb22e"
+	slackFlappingMark  = ":warning:"
+)
 
 // slackCard is a message: fallback text for notifications, and an
 // attachment with the colour bar, a section and a context line.
@@ -98,7 +101,7 @@ func slackHead(n Notice) string {
 	var head string
 	switch n.Event {
 	case EventFlapping:
-		head = fmt.Sprintf(":warning: %s is flapping: %d changes in %s. Notices are held until it settles.", name, n.Changes, n.Window)
+		head = fmt.Sprintf("%s %s is flapping: %s", slackFlappingMark, name, flapNote(n))
 	case EventSettled:
 		head = fmt.Sprintf("%s %s has settled: *%s*", emoji(n.To), name, stateWord(n.To))
 	default:

@@ -168,7 +168,7 @@ func slackParentFor(n Notice, th store.SlackThread, recovered bool) SlackMessage
 	}
 	color, mark, now := slackColors[n.To], emoji(n.To), stateWord(n.To)
 	if n.Event == EventFlapping {
-		color, mark, now = slackFlappingColor, ":warning:", "flapping"
+		color, mark, now = slackFlappingColor, slackFlappingMark, "flapping"
 	}
 	head := fmt.Sprintf("%s %s is *down* since %s", mark, name, slackDate(th.DownSince, "{time}"))
 	text := fmt.Sprintf("%s is down since %s", n.Name, th.DownSince.UTC().Format("15:04 UTC"))
@@ -178,7 +178,7 @@ func slackParentFor(n Notice, th store.SlackThread, recovered bool) SlackMessage
 	}
 	reason := n.Reason
 	if n.Event == EventFlapping {
-		reason = fmt.Sprintf("%d changes in %s; notices are held until it settles", n.Changes, n.Window)
+		reason = flapNote(n)
 	}
 	if reason != "" {
 		head += "\n" + slackEscape(reason)

@@ -722,7 +722,7 @@ func TestSlackBotFlappingAndSettledInTheThread(t *testing.T) {
 		"update " + p1, "post in " + p1, // settled: up
 	})
 	calls := b.slack.snapshot()
-	wantIn(t, "the flapping update", rendered(calls[3].Body.SlackMessage), slackFlappingColor, "now *flapping*", "3 changes in 30m0s")
+	wantIn(t, "the flapping update", rendered(calls[3].Body.SlackMessage), slackFlappingColor, "now *flapping*", "3 changes in 30m")
 	wantIn(t, "the flapping reply", rendered(calls[4].Body.SlackMessage), "is flapping")
 	wantIn(t, "the settled reply", rendered(calls[6].Body.SlackMessage), "has settled: *up*", "recovered after *3m* down")
 	wantIn(t, "the message", b.slack.message(p1), slackColors[store.StateOK], "was down for *3m*")
