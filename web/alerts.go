@@ -110,11 +110,22 @@ var (
 	spaces  = regexp.MustCompile(`\s+`)
 )
 
-// scrubDetail makes what a sink answered fit for a TV in an office. The
-// dispatcher keeps URLs out of it already, but a receiver may echo what it
-// was sent: URLs lose all but scheme and host, and tokens and long key-like
-// words are hidden. It drops the "pagerduty trigger: " the footer already
-// says, folds whitespace and cuts it to a line.
+// scrubSecrets hides what may be a secret in what a sink answered. The
+// sinks take out the secrets they know (a token, a routing key) and keep
+// URLs out, but a receiver may echo what it was sent: URLs lose all but
+// scheme and host, and tokens and long key-like words are hidden. /healthz,
+// which needs no password, shows no more than the board.
+func scrubSecrets(d string) string {
+	d = urlPattern.ReplaceAllString(d, "$1$3/…")
+	d = slackToken.ReplaceAllString(d, "$1-…")
+	d = bearer.ReplaceAllString(d, "$1 …")
+	d = namedSecret.ReplaceAllString(d, "$1$2…")
+	return keyLike.ReplaceAllString(d, "…")
+}
+
+// scrubDetail makes what a sink answered fit for a TV in an office: scrubbed
+// of secrets, without the "pagerduty trigger: " the footer already says,
+// whitespace folded, and cut to a line.
 func scrubDetail(sink, detail string) string {
 	d := spaces.ReplaceAllString(strings.TrimSpace(detail), " ")
 	if rest, ok := strings.CutPrefix(d, sink); ok {
@@ -123,11 +134,7 @@ func scrubDetail(sink, detail string) string {
 			d = tail
 		}
 	}
-	d = urlPattern.ReplaceAllString(d, "$1$3/…")
-	d = slackToken.ReplaceAllString(d, "$1-…")
-	d = bearer.ReplaceAllString(d, "$1 …")
-	d = namedSecret.ReplaceAllString(d, "$1$2…")
-	d = keyLike.ReplaceAllString(d, "…")
+	d = scrubSecrets(d)
 	if utf8.RuneCountInString(d) > detailMax {
 		r := []rune(d)
 		d = strings.TrimSpace(string(r[:detailMax-1])) + "…"

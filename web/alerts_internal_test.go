@@ -1,9 +1,12 @@
 package web
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/walnut-board/walnut/store"
 )
 
 func TestScrubDetail(t *testing.T) {
@@ -73,6 +76,36 @@ func TestScrubDetail(t *testing.T) {
 				t.Errorf("scrubDetail = %q: not one short line", got)
 			}
 		})
+	}
+}
+
+// healthOf is a NotifyHealth with fixed answers.
+type healthOf []store.SinkHealth
+
+func (h healthOf) NotifyHealth(context.Context) ([]store.SinkHealth, error) { return h, nil }
+
+// TestSinkHealthScrubbed: /healthz needs no password, so it shows a failing
+// sink's answer scrubbed as the board does.
+func TestSinkHealthScrubbed(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
+	got, err := readSinkHealth(t.Context(), healthOf{{
+		Sink: "webhook", LastOutcome: "failed", LastAt: &now,
+		LastDetail: "webhook: HTTP 401: https://user:pass@hooks.example.com/in/s3cretpath?token=abc",
+	}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Status != sinkFailing {
+		t.Fatalf("want one failing sink: %+v", got)
+	}
+	for _, secret := range []string{"pass", "s3cretpath", "abc"} {
+		if strings.Contains(got[0].Error, secret) {
+			t.Errorf("/healthz would show %q: %q", secret, got[0].Error)
+		}
+	}
+	if !strings.Contains(got[0].Error, "HTTP 401: https://hooks.example.com/") {
+		t.Errorf("/healthz says %q, not the status and host", got[0].Error)
 	}
 }
 

@@ -37,7 +37,8 @@ const notifyDelayed = 2 * time.Minute
 
 // readSinkHealth is how each alert sink's deliveries are going, as /healthz
 // reports them and the board's footer warns of them: one computation, so
-// the two never disagree. A nil n has no sinks.
+// the two never disagree. A nil n has no sinks. A failing sink's answer is
+// scrubbed here, since /healthz is open to anyone.
 func readSinkHealth(ctx context.Context, n NotifyHealth, now time.Time) ([]sinkHealthJSON, error) {
 	if n == nil {
 		return nil, nil
@@ -51,7 +52,7 @@ func readSinkHealth(ctx context.Context, n NotifyHealth, now time.Time) ([]sinkH
 		j := sinkHealthJSON{Sink: s.Sink, Status: sinkOK, LastAt: utcPtr(s.LastAt), Pending: s.Pending, OldestPending: utcPtr(s.OldestPending)}
 		switch {
 		case s.LastOutcome == "failed":
-			j.Status, j.Error = sinkFailing, s.LastDetail
+			j.Status, j.Error = sinkFailing, scrubSecrets(s.LastDetail)
 		case s.OldestPending != nil && now.Sub(*s.OldestPending) > notifyDelayed:
 			j.Status = sinkDelayed
 		}
