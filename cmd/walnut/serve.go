@@ -208,8 +208,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	stopWriter()
 	writerDone.Wait()
 	// After the last write: its notices are in the database either way,
-	// and go out now or from the next process.
-	ntf.stop(shutdownCtx)
+	// and go out now or from the next process. The deliveries get a
+	// deadline of their own, since the writer's flush may have used up the
+	// first on a slow database; both fit in Heroku's 30 s before SIGKILL.
+	notifyCtx, cancelNotify := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancelNotify()
+	ntf.stop(notifyCtx)
 	logger.Info("stopped", "probes_written", writer.Written(), "probes_dropped", writer.Dropped())
 	return code
 }
