@@ -159,8 +159,8 @@ func alertConfig(t *testing.T, path string) string {
 	}
 	yaml := string(b)
 	for old, new := range map[string]string{
-		"defaults: {":                  "defaults: {notify: [], ",
-		"slug: flip, group: Our apps,": "slug: flip, group: Our apps, notify: [pagerduty], interval: 3s, timeout: 3s,",
+		"defaults: {": "defaults: {notify: [], ",
+		"slug: flip, group: Our apps, interval: 2s, timeout: 2s,": "slug: flip, group: Our apps, notify: [pagerduty], interval: 5s, timeout: 5s,",
 	} {
 		if strings.Count(yaml, old) != 1 {
 			t.Fatalf("the board's config changed: no single %q in\n%s", old, yaml)
