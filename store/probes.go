@@ -198,9 +198,26 @@ func (s *Store) writeProbes(ctx context.Context, batch []Probe, changes *[]Chang
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("write %d probes: commit: %w", len(batch), err)
+		return 0, &commitError{fmt.Errorf("write %d probes: commit: %w", len(batch), err)}
 	}
 	return int(n), nil
+}
+
+// commitError is a write whose COMMIT failed without an answer from the
+// server (a deadline, a dropped connection): the batch may have been
+// written all the same.
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
+
+// probeStored reports whether p is in the database.
+func (s *Store) probeStored(ctx context.Context, p Probe) (bool, error) {
+	ok, err := s.q.ProbeExists(ctx, s.pool, dbsqlc.ProbeExistsParams{SiteID: p.SiteID, At: p.At})
+	if err != nil {
+		return false, fmt.Errorf("look for a probe of site %d at %s: %w", p.SiteID, p.At.Format(time.RFC3339Nano), err)
+	}
+	return ok, nil
 }
 
 // Uptime is a site's time-weighted record over a window.

@@ -69,6 +69,9 @@ type Writer struct {
 
 	mu      sync.Mutex
 	lastErr error
+
+	// commitFault, for tests, replaces a write's outcome.
+	commitFault func(error) error
 }
 
 // NewWriter returns a Writer; call Run to start it.
@@ -294,6 +297,16 @@ func (w *Writer) write(ctx context.Context, batch []Probe) error {
 	w.writing.Store(start.UnixNano())
 	var changes []Change
 	transitions, err := w.store.writeProbes(ctx, batch, &changes)
+	if w.commitFault != nil {
+		err = w.commitFault(err)
+	}
+	if ce := (*commitError)(nil); errors.As(err, &ce) && w.committed(ctx, batch) {
+		// Written after all: writing it again would store every probe
+		// twice and count it twice in the rollups. (Its transitions went
+		// unlogged; they are in the database and its notices are queued.)
+		w.logger.Warn("a batch whose commit went unanswered was written; not writing it again", "probes", len(batch), "error", err)
+		err = nil
+	}
 	took := time.Since(start)
 	w.writing.Store(0)
 	w.mu.Lock()
@@ -323,6 +336,20 @@ func (w *Writer) write(ctx context.Context, batch []Probe) error {
 		w.opts.FlushedFunc(Flush{Probes: len(batch), Transitions: transitions, Took: took, Err: err})
 	}
 	return err
+}
+
+// committed reports whether a batch whose COMMIT went unanswered is in the
+// database: its last probe is. A batch commits whole or not at all, and no
+// other write stores a probe of that site at that instant. When the
+// database cannot say, the batch counts as not written and is retried.
+func (w *Writer) committed(ctx context.Context, batch []Probe) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	ok, err := w.store.probeStored(ctx, batch[len(batch)-1])
+	if err != nil {
+		w.logger.Warn("cannot tell whether a batch was written; writing it again", "error", err)
+	}
+	return ok
 }
 
 // permanent reports whether retrying the same batch cannot succeed: the

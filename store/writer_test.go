@@ -259,6 +259,43 @@ func TestWriter(t *testing.T) {
 		}
 	})
 
+	// A COMMIT the server carried out but never answered: the batch is in
+	// the database, and writing it again would store it twice.
+	t.Run("UnansweredCommitNotWrittenTwice", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		flushed := make(chan store.Flush, 10)
+		w := store.NewWriter(b.store, discardLogger(), store.WriterOptions{
+			FlushInterval: time.Hour, BatchSize: 4,
+			RetryBackoff: func(int) time.Duration { return 0 },
+			FlushedFunc:  func(f store.Flush) { flushed <- f },
+		})
+		store.LoseCommitAnswers(w, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { w.Run(ctx); close(done) }()
+		for _, p := range b.probes("api", 0, store.StateOK, store.StateOK, store.StateNotOK, store.StateNotOK) {
+			w.Add(p)
+		}
+		select {
+		case f := <-flushed:
+			if f.Err != nil || f.Probes != 4 {
+				t.Fatalf("first flush: %d probes, error %v; want 4 written", f.Probes, f.Err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the batch was not written")
+		}
+		cancel()
+		<-done
+		var rows int
+		if err := b.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM probes`).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 4 || w.Written() != 4 || w.Dropped() != 0 {
+			t.Fatalf("%d rows, written %d, dropped %d; want 4, 4, 0", rows, w.Written(), w.Dropped())
+		}
+	})
+
 	t.Run("FlushesFullBatchAtOnce", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

@@ -44,6 +44,24 @@ func (q *Queries) ProbeApply(ctx context.Context, db DBTX, arg ProbeApplyParams)
 	return transitions, err
 }
 
+const probeExists = `-- name: ProbeExists :one
+SELECT EXISTS (SELECT 1 FROM probes WHERE site_id = $1 AND at = $2)
+`
+
+type ProbeExistsParams struct {
+	SiteID int32
+	At     time.Time
+}
+
+// Whether a probe is stored: how the writer learns if a batch whose COMMIT
+// got no answer was written after all.
+func (q *Queries) ProbeExists(ctx context.Context, db DBTX, arg ProbeExistsParams) (bool, error) {
+	row := db.QueryRow(ctx, probeExists, arg.SiteID, arg.At)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 type ProbeInsertCopyParams struct {
 	At         time.Time
 	SiteID     int32

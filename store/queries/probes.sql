@@ -10,6 +10,11 @@ VALUES (@at, @site_id, @latency_us, @ttfb_us, @dns_us, @connect_us, @tls_us, @st
 -- name: ProbeWriteDeadline :exec
 SELECT set_config('statement_timeout', sqlc.arg(timeout_ms)::integer || 'ms', true);
 
+-- name: ProbeExists :one
+-- Whether a probe is stored: how the writer learns if a batch whose COMMIT
+-- got no answer was written after all.
+SELECT EXISTS (SELECT 1 FROM probes WHERE site_id = @site_id AND at = @at);
+
 -- name: ProbeApply :one
 SELECT walnut_apply_probes(
     @site_ids::integer[], @ats::timestamptz[], CAST(sqlc.arg(states)::text[] AS state[]),
