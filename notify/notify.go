@@ -227,27 +227,15 @@ func summary(n Notice) string {
 	case EventFlapping:
 		return n.Name + " is flapping: " + flapNote(n)
 	case EventSettled:
-		return fmt.Sprintf("%s has settled: %s%s", n.Name, stateWord(n.To), reasonSuffix(n.Reason))
+		return fmt.Sprintf("%s has settled: %s%s", n.Name, n.To.Word(), reasonSuffix(n.Reason))
 	}
-	return fmt.Sprintf("%s is %s%s", n.Name, stateWord(n.To), reasonSuffix(n.Reason))
+	return fmt.Sprintf("%s is %s%s", n.Name, n.To.Word(), reasonSuffix(n.Reason))
 }
 
 // flapNote says why a flapping notice is the last for a while; every sink
 // says it in these words.
 func flapNote(n Notice) string {
 	return fmt.Sprintf("%d changes in %s; notices are held until it settles", n.Changes, humanDuration(n.Window))
-}
-
-func stateWord(s store.State) string {
-	switch s {
-	case store.StateOK:
-		return "up"
-	case store.StateNotOK:
-		return "down"
-	case store.StatePending:
-		return "pending"
-	}
-	return string(s)
 }
 
 func reasonSuffix(r string) string {

@@ -103,9 +103,9 @@ func slackHead(n Notice) string {
 	case EventFlapping:
 		head = fmt.Sprintf("%s %s is flapping: %s", slackFlappingMark, name, flapNote(n))
 	case EventSettled:
-		head = fmt.Sprintf("%s %s has settled: *%s*", emoji(n.To), name, stateWord(n.To))
+		head = fmt.Sprintf("%s %s has settled: *%s*", emoji(n.To), name, n.To.Word())
 	default:
-		head = fmt.Sprintf("%s %s is *%s*", emoji(n.To), name, stateWord(n.To))
+		head = fmt.Sprintf("%s %s is *%s*", emoji(n.To), name, n.To.Word())
 	}
 	if n.Reason != "" && n.Event != EventFlapping {
 		head += "\n" + slackEscape(n.Reason)
@@ -118,7 +118,7 @@ func slackHead(n Notice) string {
 func slackContext(n Notice) []string {
 	ctx := []string{}
 	if n.From != "" && n.From != store.StateUnknown {
-		ctx = append(ctx, "was "+stateWord(n.From))
+		ctx = append(ctx, "was "+n.From.Word())
 	}
 	ctx = append(ctx, slackDate(n.At, "{date_short_pretty} {time_secs}"))
 	return append(ctx, slackProbe(n)...)

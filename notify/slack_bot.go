@@ -166,7 +166,7 @@ func slackParentFor(n Notice, th store.SlackThread, recovered bool) SlackMessage
 		text := fmt.Sprintf("%s was down for %s, recovered at %s", n.Name, d, n.At.UTC().Format("15:04 UTC"))
 		return slackCard(text, slackColors[store.StateOK], head, ctx)
 	}
-	color, mark, now := slackColors[n.To], emoji(n.To), stateWord(n.To)
+	color, mark, now := slackColors[n.To], emoji(n.To), n.To.Word()
 	if n.Event == EventFlapping {
 		color, mark, now = slackFlappingColor, slackFlappingMark, "flapping"
 	}

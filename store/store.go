@@ -33,6 +33,18 @@ const (
 	StatePending State = "pending"
 )
 
+// Word is the state as people say it, in badges and alerts: up, down,
+// pending; anything else as it is.
+func (s State) Word() string {
+	switch s {
+	case StateOK:
+		return "up"
+	case StateNotOK:
+		return "down"
+	}
+	return string(s)
+}
+
 // Store runs Walnut's queries on a pool.
 type Store struct {
 	pool *pgxpool.Pool

@@ -20,11 +20,6 @@ var badgeColors = map[store.State]string{
 	store.StateUnknown: "#9e9e9e",
 }
 
-// badgeWords are the states as a badge says them.
-var badgeWords = map[store.State]string{
-	store.StateOK: "up", store.StateNotOK: "down", store.StatePending: "pending", store.StateUnknown: "unknown",
-}
-
 // badge serves GET /badge/{slug}.svg: the site's name, its state and its
 // 30-day uptime, for READMEs and wikis. It is open without the password
 // (see DESIGN.md), so it shows nothing the board's tiles would not.
@@ -50,9 +45,9 @@ func (h *Handler) badge(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, false)
 		return
 	}
-	right := badgeWords[s.State]
+	right := s.State.Word()
 	if right == "" {
-		right = "unknown"
+		right = string(store.StateUnknown)
 	}
 	if ratio := u.Ratio(); ratio != nil {
 		right += fmt.Sprintf(" · %s 30d", percent(*ratio))
