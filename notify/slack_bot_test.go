@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/walnut-board/walnut/store"
+	"github.com/walnut-board/walnut/store/storetest"
 )
 
 const (
@@ -226,30 +227,12 @@ func (f *fakeSlack) checkAuth(t *testing.T) {
 	}
 }
 
-// logBuffer collects a logger's output for a look at what it says.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // slackBundle is a database with sites routed to Slack, a fake Slack, and
 // what the dispatchers and the sinks logged.
 type slackBundle struct {
 	*testBundle
 	slack *fakeSlack
-	logs  *logBuffer
+	logs  *storetest.Buffer
 }
 
 func setupSlack(t *testing.T, slugs ...string) *slackBundle {
@@ -262,7 +245,7 @@ func setupSlack(t *testing.T, slugs ...string) *slackBundle {
 	if err := b.st.NotifyRoutesSync(t.Context(), routes); err != nil {
 		t.Fatal(err)
 	}
-	sb := &slackBundle{testBundle: b, slack: newFakeSlack(t), logs: &logBuffer{}}
+	sb := &slackBundle{testBundle: b, slack: newFakeSlack(t), logs: &storetest.Buffer{}}
 	t.Cleanup(func() {
 		if strings.Contains(sb.logs.String(), slackTestToken) {
 			t.Errorf("the logs show the bot token:\n%s", sb.logs)
@@ -651,7 +634,7 @@ func TestSinksFromEnvSlackModes(t *testing.T) {
 		"nothing":                    {map[string]string{}, "", ""},
 	}
 	for name, c := range cases {
-		var logs logBuffer
+		var logs storetest.Buffer
 		env := func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }
 		sinks := SinksFromEnv(env, nil, st, slog.New(slog.NewTextHandler(&logs, nil)))
 		got := ""

@@ -362,7 +362,7 @@ func TestProbeRowSize(t *testing.T) {
 func TestWriterLogsTransitions(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var logs syncBuffer
+	var logs storetest.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	w := store.NewWriter(b.store, logger, store.WriterOptions{FlushInterval: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -380,22 +380,4 @@ func TestWriterLogsTransitions(t *testing.T) {
 	if !strings.Contains(out, "site=api from=ok to=notok") || !strings.Contains(out, `reason="probe 1"`) {
 		t.Fatalf("transition line lacks site, states or reason:\n%s", out)
 	}
-}
-
-// syncBuffer is a buffer the writer's goroutine and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -51,7 +51,7 @@ func TestBoardAlertFooterInBrowser(t *testing.T) {
 		"WALNUT_PASSWORD": "board-password", "WALNUT_KIOSK_TOKEN": "tv-token",
 	})
 	serveCtx, stopServe := context.WithCancel(context.Background())
-	var logs syncWriter
+	var logs storetest.Buffer
 	served := make(chan int, 1)
 	go func() { served <- run(serveCtx, []string{"serve", "--config", cfg}, io.Discard, &logs, environ) }()
 	t.Cleanup(func() {

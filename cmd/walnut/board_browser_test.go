@@ -150,14 +150,14 @@ func TestBoardInBrowser(t *testing.T) {
 	today := time.Now()
 	roster := writeFile(t, "roster.csv", fmt.Sprintf("start,end,person,contact\n%s,%s,Ada Lovelace,@ada\n",
 		today.AddDate(0, 0, -2).Format(time.DateOnly), today.AddDate(0, 0, 4).Format(time.DateOnly)))
-	var rosterErr syncWriter
+	var rosterErr storetest.Buffer
 	if code := run(context.Background(), []string{"roster", "import", roster}, io.Discard, &rosterErr, environ); code != exitOK {
 		t.Fatalf("roster import: exit %d: %s", code, rosterErr.String())
 	}
 
 	serveCtx, stopServe := context.WithCancel(context.Background())
 	defer stopServe()
-	var logs syncWriter
+	var logs storetest.Buffer
 	served := make(chan int, 1)
 	go func() { served <- run(serveCtx, []string{"serve", "--config", cfg}, io.Discard, &logs, environ) }()
 	defer func() {
@@ -277,7 +277,7 @@ func TestBoardInBrowser(t *testing.T) {
 
 // waitHealthy polls /healthz until the server answers, or fails when it
 // exits or takes over a minute.
-func waitHealthy(t *testing.T, base string, served <-chan int, logs *syncWriter) {
+func waitHealthy(t *testing.T, base string, served <-chan int, logs *storetest.Buffer) {
 	t.Helper()
 	deadline := time.NewTimer(time.Minute)
 	defer deadline.Stop()

@@ -142,7 +142,7 @@ func TestVersionAndUsage(t *testing.T) {
 // served is a walnut serve running in the test, on a fresh database.
 type served struct {
 	base   string
-	log    *syncWriter
+	log    *storetest.Buffer
 	done   chan int
 	cancel context.CancelFunc
 }
@@ -174,7 +174,7 @@ func startServeWith(t *testing.T, cfg, databaseURL string, vars map[string]strin
 	}
 	environ := fakeEnv(all)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{base: "http://127.0.0.1:" + port, log: &syncWriter{}, done: make(chan int, 1), cancel: cancel}
+	s := &served{base: "http://127.0.0.1:" + port, log: &storetest.Buffer{}, done: make(chan int, 1), cancel: cancel}
 	go func() { s.done <- run(ctx, []string{"serve", "--config", cfg}, s.log, s.log, environ) }()
 	t.Cleanup(func() {
 		cancel()

@@ -28,7 +28,7 @@ func TestServeWithoutConfig(t *testing.T) {
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{base: "http://127.0.0.1:" + port, log: &syncWriter{}, done: make(chan int, 1), cancel: cancel}
+	s := &served{base: "http://127.0.0.1:" + port, log: &storetest.Buffer{}, done: make(chan int, 1), cancel: cancel}
 	environ := fakeEnv(map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "PORT": port})
 	go func() { s.done <- run(ctx, []string{"serve"}, s.log, s.log, environ) }()
 	t.Cleanup(func() { cancel(); <-s.done })

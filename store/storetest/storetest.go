@@ -59,7 +59,7 @@ type server struct {
 	once sync.Once
 	err  error // from setup, reported by every NewDatabase
 
-	logs    syncBuffer
+	logs    Buffer
 	cluster *pglocal.Cluster // nil on TEST_DATABASE_URL
 	// adminURL is a database to run CREATE and DROP DATABASE from.
 	adminURL string
@@ -253,25 +253,26 @@ func withDatabase(connString, name string) string {
 
 func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
 
-// syncBuffer is a bytes.Buffer that parallel tests may log into.
-type syncBuffer struct {
+// Buffer is a bytes.Buffer that goroutines and a test may write and read at
+// once: a logger's output, a server's log.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-func (b *syncBuffer) Len() int {
+func (b *Buffer) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Len()
