@@ -92,37 +92,32 @@ func (s *Store) SiteSync(ctx context.Context, specs []SiteSpec) (map[string]int3
 
 // SiteListActive returns the sites in the config, in config order.
 func (s *Store) SiteListActive(ctx context.Context) ([]Site, error) {
-	rows, err := s.q.SiteListActive(ctx, s.pool)
+	return s.siteList(ctx, nil)
+}
+
+// SiteListCheckedSince returns the active sites whose latest probe is at or
+// after since: what changed since a walnut_checked notification
+// (ChannelChecked).
+func (s *Store) SiteListCheckedSince(ctx context.Context, since time.Time) ([]Site, error) {
+	return s.siteList(ctx, &since)
+}
+
+func (s *Store) siteList(ctx context.Context, since *time.Time) ([]Site, error) {
+	rows, err := s.q.SiteList(ctx, s.pool, since)
 	if err != nil {
+		if since != nil {
+			return nil, fmt.Errorf("list sites checked since %s: %w", since.Format(time.RFC3339), err)
+		}
 		return nil, fmt.Errorf("list sites: %w", err)
 	}
 	out := make([]Site, len(rows))
 	for i, r := range rows {
-		out[i] = siteFromRow(r)
-	}
-	return out, nil
-}
-
-func siteFromRow(r dbsqlc.SiteListActiveRow) Site {
-	return Site{
-		ID: r.ID, Slug: r.Slug, Name: r.Name, Group: r.Grp, URL: r.Url,
-		Interval: time.Duration(r.IntervalMs) * time.Millisecond,
-		State:    State(r.State), Reason: r.Reason, Since: r.Since, CheckedAt: r.CheckedAt,
-		HTTPStatus: int(r.HttpStatus), Latency: duration(r.LatencyUs), TTFB: duration(r.TtfbUs),
-	}
-}
-
-// SiteListCheckedSince returns the active sites whose latest probe is at or
-// after since, in no particular order: what changed since a walnut_checked
-// notification (ChannelChecked).
-func (s *Store) SiteListCheckedSince(ctx context.Context, since time.Time) ([]Site, error) {
-	rows, err := s.q.SiteListCheckedSince(ctx, s.pool, &since)
-	if err != nil {
-		return nil, fmt.Errorf("list sites checked since %s: %w", since.Format(time.RFC3339), err)
-	}
-	out := make([]Site, len(rows))
-	for i, r := range rows {
-		out[i] = siteFromRow(dbsqlc.SiteListActiveRow(r))
+		out[i] = Site{
+			ID: r.ID, Slug: r.Slug, Name: r.Name, Group: r.Grp, URL: r.Url,
+			Interval: time.Duration(r.IntervalMs) * time.Millisecond,
+			State:    State(r.State), Reason: r.Reason, Since: r.Since, CheckedAt: r.CheckedAt,
+			HTTPStatus: int(r.HttpStatus), Latency: duration(r.LatencyUs), TTFB: duration(r.TtfbUs),
+		}
 	}
 	return out, nil
 }

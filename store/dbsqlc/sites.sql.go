@@ -58,17 +58,18 @@ func (q *Queries) SiteGetBySlug(ctx context.Context, db DBTX, slug string) (Site
 	return i, err
 }
 
-const siteListActive = `-- name: SiteListActive :many
+const siteList = `-- name: SiteList :many
 SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
        st.state, st.reason, st.since, st.checked_at, st.http_status,
        st.latency_us, st.ttfb_us
   FROM sites si
   JOIN site_state st ON st.site_id = si.id
  WHERE si.retired_at IS NULL
+   AND ($1::timestamptz IS NULL OR st.checked_at >= $1)
  ORDER BY si.position, si.id
 `
 
-type SiteListActiveRow struct {
+type SiteListRow struct {
 	ID         int32
 	Slug       string
 	Name       string
@@ -84,79 +85,20 @@ type SiteListActiveRow struct {
 	TtfbUs     int32
 }
 
-func (q *Queries) SiteListActive(ctx context.Context, db DBTX) ([]SiteListActiveRow, error) {
-	rows, err := db.Query(ctx, siteListActive)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []SiteListActiveRow
-	for rows.Next() {
-		var i SiteListActiveRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Slug,
-			&i.Name,
-			&i.Grp,
-			&i.Url,
-			&i.IntervalMs,
-			&i.State,
-			&i.Reason,
-			&i.Since,
-			&i.CheckedAt,
-			&i.HttpStatus,
-			&i.LatencyUs,
-			&i.TtfbUs,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const siteListCheckedSince = `-- name: SiteListCheckedSince :many
-SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
-       st.state, st.reason, st.since, st.checked_at, st.http_status,
-       st.latency_us, st.ttfb_us
-  FROM sites si
-  JOIN site_state st ON st.site_id = si.id
- WHERE si.retired_at IS NULL
-   AND st.checked_at >= $1
-`
-
-type SiteListCheckedSinceRow struct {
-	ID         int32
-	Slug       string
-	Name       string
-	Grp        string
-	Url        string
-	IntervalMs int32
-	State      State
-	Reason     string
-	Since      *time.Time
-	CheckedAt  *time.Time
-	HttpStatus int16
-	LatencyUs  int32
-	TtfbUs     int32
-}
-
-// The live board's incremental read: the sites probed since an instant
+// The active sites in config order; with since, only those probed at or
+// after it: the live board's incremental read of the sites a write
 // announced on walnut_checked. site_state is one row a site and is not
 // indexed on checked_at (an index would cost every probe's update its HOT
-// path), so this scans it; what it saves is sending every row.
-func (q *Queries) SiteListCheckedSince(ctx context.Context, db DBTX, since *time.Time) ([]SiteListCheckedSinceRow, error) {
-	rows, err := db.Query(ctx, siteListCheckedSince, since)
+// path), so that read scans it; what it saves is sending every row.
+func (q *Queries) SiteList(ctx context.Context, db DBTX, since *time.Time) ([]SiteListRow, error) {
+	rows, err := db.Query(ctx, siteList, since)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []SiteListCheckedSinceRow
+	var items []SiteListRow
 	for rows.Next() {
-		var i SiteListCheckedSinceRow
+		var i SiteListRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Slug,

@@ -14,27 +14,20 @@ INSERT INTO site_state (site_id) VALUES (@site_id) ON CONFLICT DO NOTHING;
 UPDATE sites SET retired_at = now(), updated_at = now()
  WHERE retired_at IS NULL AND NOT (slug = ANY (@keep::text[]));
 
--- name: SiteListActive :many
-SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
-       st.state, st.reason, st.since, st.checked_at, st.http_status,
-       st.latency_us, st.ttfb_us
-  FROM sites si
-  JOIN site_state st ON st.site_id = si.id
- WHERE si.retired_at IS NULL
- ORDER BY si.position, si.id;
-
--- name: SiteListCheckedSince :many
--- The live board's incremental read: the sites probed since an instant
+-- name: SiteList :many
+-- The active sites in config order; with since, only those probed at or
+-- after it: the live board's incremental read of the sites a write
 -- announced on walnut_checked. site_state is one row a site and is not
 -- indexed on checked_at (an index would cost every probe's update its HOT
--- path), so this scans it; what it saves is sending every row.
+-- path), so that read scans it; what it saves is sending every row.
 SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
        st.state, st.reason, st.since, st.checked_at, st.http_status,
        st.latency_us, st.ttfb_us
   FROM sites si
   JOIN site_state st ON st.site_id = si.id
  WHERE si.retired_at IS NULL
-   AND st.checked_at >= @since;
+   AND (sqlc.narg(since)::timestamptz IS NULL OR st.checked_at >= sqlc.narg(since))
+ ORDER BY si.position, si.id;
 
 -- name: SiteGetBySlug :one
 SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms, si.retired_at,
