@@ -22,8 +22,15 @@ func TestWorkersNeverQueue(t *testing.T) {
 			finished.Done()
 		})
 	}
-	// All n are running at once, or this waits for the test's deadline.
-	started.Wait()
+	// All n are running at once; a queued job would never start, since the
+	// ones ahead of it wait for release.
+	all := make(chan struct{})
+	go func() { started.Wait(); close(all) }()
+	select {
+	case <-all:
+	case <-time.After(waitTimeout):
+		t.Fatal("a job waited for a busy worker")
+	}
 	close(release)
 	finished.Wait()
 
