@@ -189,9 +189,13 @@ func (c *circleci) judgeWorkflows(pipeline int64, items []circleWorkflow) Verdic
 
 func circleWorkflowState(status string) State {
 	switch status {
-	case "success":
+	// not_run is a workflow the pipeline skipped (a branch filter, a
+	// "when" that was false): it will never run, so waiting for it would
+	// leave the site pending for good. v1.1's not_run is ok for the same
+	// reason.
+	case "success", "not_run":
 		return OK
-	case "running", "on_hold", "not_run":
+	case "running", "on_hold":
 		return Pending
 	}
 	// failed, error, failing, canceled, unauthorized, and anything new.
@@ -203,8 +207,6 @@ func circleWords(status string) string {
 	switch status {
 	case "on_hold":
 		return "on hold"
-	case "not_run":
-		return "not run yet"
 	case "not_running":
 		return "not running yet"
 	case "error":

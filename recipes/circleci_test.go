@@ -56,12 +56,16 @@ func TestCircleCIPipelines(t *testing.T) {
 		"FailureBeatsRun": {routes: circleV2(t, "running", "failed"), want: NotOK, reason: "CircleCI workflow deploy failed"},
 		"Running":         {routes: circleV2(t, "success", "running"), want: Pending, reason: "CircleCI workflow deploy running"},
 		"OnHold":          {routes: circleV2(t, "success", "on_hold"), want: Pending, reason: "CircleCI workflow deploy on hold"},
-		"NotRun":          {routes: circleV2(t, "not_run", "success"), want: Pending, reason: "CircleCI workflow build-and-test not run yet"},
+		"NotRunIsDone":    {routes: circleV2(t, "not_run", "success"), want: OK},
+		"AllNotRun":       {routes: circleV2(t, "not_run", "not_run"), want: OK},
+		"NotRunAndRun":    {routes: circleV2(t, "not_run", "running"), want: Pending, reason: "CircleCI workflow deploy running"},
+		"NotRunAndFailed": {routes: circleV2(t, "failed", "not_run"), want: NotOK, reason: "CircleCI workflow build-and-test failed"},
 		"NoWorkflowYet":   {routes: circleV2(t, "", ""), want: Pending, reason: "CircleCI pipeline 1287 has no workflow yet"},
 
 		"WorkflowOptionIgnoresOthers": {routes: circleV2(t, "failed", "success"), opts: deploy, want: OK},
 		"WorkflowOptionRunning":       {routes: circleV2(t, "failed", "running"), opts: deploy, want: Pending, reason: "CircleCI workflow deploy running"},
 		"WorkflowOptionAnyCase":       {routes: circleV2(t, "success", "running"), opts: Options{"workflow": " Deploy"}, want: Pending, reason: "CircleCI workflow deploy running"},
+		"WorkflowOptionNotRun":        {routes: circleV2(t, "running", "not_run"), opts: deploy, want: OK},
 		"WorkflowOptionNotInPipeline": {routes: circleV2(t, "success", ""), opts: deploy, want: Pending, reason: "CircleCI workflow deploy not started in pipeline 1287"},
 
 		"RerunNewestCounts": {routes: map[string]route{

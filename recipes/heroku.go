@@ -12,7 +12,9 @@ import (
 // heroku is the heroku recipe, for Heroku's status API: v4's
 // current-status ({"status":[{"system":"Apps","status":"green"},…]}) or the
 // older shape ({"status":{"Production":"green",…}}). Every watched system
-// green is ok; any other colour is notok, naming the system.
+// green is ok; blue, Heroku's colour for maintenance, is pending, as a
+// Statuspage maintenance is; any other colour is notok. The worst state wins
+// and the reason names the systems in it.
 type heroku struct {
 	systems []string // watch only these; nil for all
 }
@@ -69,31 +71,40 @@ func (h *heroku) Check(_ context.Context, resp *Response, _ FetchFunc) Verdict {
 		return Verdict{State: NotOK, Reason: "Heroku: unexpected response (no status)"}
 	}
 
-	var bad []string
+	var bad, blue []string
+	judge := func(s herokuSystem) {
+		switch {
+		case strings.EqualFold(s.Status, "green"):
+		case strings.EqualFold(s.Status, "blue"):
+			blue = append(blue, clip(s.System)+" maintenance")
+		default:
+			bad = append(bad, herokuBad(s))
+		}
+	}
 	if h.systems == nil {
 		if len(systems) == 0 {
 			return Verdict{State: NotOK, Reason: "Heroku: no systems in the response"}
 		}
 		for _, s := range systems {
-			if !strings.EqualFold(s.Status, "green") {
-				bad = append(bad, herokuBad(s))
-			}
+			judge(s)
 		}
 	} else {
 		for _, name := range h.systems {
 			i := slices.IndexFunc(systems, func(s herokuSystem) bool { return sameName(s.System, name) })
-			switch {
-			case i < 0:
+			if i < 0 {
 				bad = append(bad, fmt.Sprintf("system %q not found", name))
-			case !strings.EqualFold(systems[i].Status, "green"):
-				bad = append(bad, herokuBad(systems[i]))
+				continue
 			}
+			judge(systems[i])
 		}
 	}
-	if len(bad) == 0 {
-		return Verdict{State: OK}
+	switch {
+	case len(bad) > 0:
+		return Verdict{State: NotOK, Reason: "Heroku: " + strings.Join(bad, ", ")}
+	case len(blue) > 0:
+		return Verdict{State: Pending, Reason: "Heroku: " + strings.Join(blue, ", ")}
 	}
-	return Verdict{State: NotOK, Reason: "Heroku: " + strings.Join(bad, ", ")}
+	return Verdict{State: OK}
 }
 
 func herokuBad(s herokuSystem) string {
