@@ -63,5 +63,8 @@ bench/large: postgres ## the scale harness with 10,000 sites at 10s, with profil
 	$(GO) run ./bench -runs 10000@10s -duration $(BENCH_DURATION) -pprof
 
 .PHONY: db/reset
-db/reset: ## delete the local PostgreSQL under .walnut/ (all history)
+db/reset: ## delete the local PostgreSQL under .walnut/ (all history), or where .walnut/postgres links to
+	@# Run as root from a directory the postgres user cannot reach, Walnut keeps
+	@# the cluster under /var/lib/walnut and leaves a link here.
+	@if [ -L .walnut/postgres ]; then echo rm -rf "$$(readlink .walnut/postgres)"; rm -rf "$$(readlink .walnut/postgres)"; fi
 	rm -rf .walnut/postgres

@@ -32,7 +32,7 @@ func openDatabase(ctx context.Context, lookup env, logger *slog.Logger) (*pgxpoo
 		return nil, nil, fmt.Errorf("local database: %w", err)
 	}
 	logger.Info("DATABASE_URL is not set: using a local PostgreSQL", "dir", dir)
-	cluster, err := pglocal.Start(ctx, pglocal.Options{Dir: dir, Logger: logger})
+	cluster, err := pglocal.Start(ctx, pglocal.Options{Dir: dir, Logger: logger, Relocate: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("local database: %w", err)
 	}

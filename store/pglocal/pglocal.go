@@ -56,6 +56,12 @@ type Options struct {
 	// Port is the TCP port on localhost. 0 means no TCP at all: the server
 	// only listens on its Unix socket.
 	Port int
+	// Relocate lets a root process keep the cluster elsewhere when the
+	// postgres user cannot reach Dir (a checkout under /root, mode 0700):
+	// in RelocatedRoot/<hash of Dir>, with Dir made a symbolic link to it,
+	// so the next start and `make db/reset` find it. Without it, or not as
+	// root, an unreachable Dir is an error naming the closed directory.
+	Relocate bool
 }
 
 // Cluster is a running PostgreSQL server.
@@ -101,6 +107,19 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if strings.ContainsAny(dir, "\",") {
 		return nil, fmt.Errorf("start local PostgreSQL: directory %q: PostgreSQL cannot use a socket directory with a comma or a double quote in its name", dir)
 	}
+	binDir, err := FindBinDir()
+	if err != nil {
+		return nil, err
+	}
+	owner, err := serverUser(ctx, logger)
+	if err != nil {
+		return nil, fmt.Errorf("start local PostgreSQL: %w", err)
+	}
+	if opts.Relocate && owner != nil {
+		if dir, err = relocate(ctx, dir, owner, logger); err != nil {
+			return nil, fmt.Errorf("start local PostgreSQL: %w", err)
+		}
+	}
 	port := opts.Port
 	if port == 0 {
 		port = defaultPort
@@ -110,14 +129,6 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if sock := socketPath(dir, port); len(sock) > maxSocketPath {
 		return nil, fmt.Errorf("start local PostgreSQL: socket path %s is %d bytes, over the %d-byte limit of Unix sockets: choose a shorter directory", sock, len(sock), maxSocketPath)
-	}
-	binDir, err := FindBinDir()
-	if err != nil {
-		return nil, err
-	}
-	owner, err := serverUser(ctx, logger)
-	if err != nil {
-		return nil, fmt.Errorf("start local PostgreSQL: %w", err)
 	}
 	if err := prepareDir(dir, owner); err != nil {
 		return nil, fmt.Errorf("start local PostgreSQL: %w", err)

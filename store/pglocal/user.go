@@ -2,6 +2,8 @@ package pglocal
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -111,9 +113,9 @@ func createServerAccount(ctx context.Context) error {
 // creates: those get 0755 whatever the umask, so that the postgres user can
 // pass through them. When an existing parent is closed to the postgres user
 // (say Walnut's checkout sits under /root, mode 0700), prepareDir does not
-// open it up and does not move the data elsewhere behind the user's back: it
-// fails, naming the directory, so that the user picks a reachable Dir or sets
-// DATABASE_URL.
+// open it up: it fails, naming the directory, so that the user picks a
+// reachable Dir or sets DATABASE_URL. Options.Relocate, which moves the data
+// elsewhere and says so, has been applied before.
 func prepareDir(dir string, owner *runAs) error {
 	if err := mkdirParents(dir); err != nil {
 		return err
@@ -165,19 +167,34 @@ func mkdirParents(dir string) error {
 
 // checkReachable reports an error when owner cannot search every parent of dir.
 func checkReachable(dir string, owner *runAs) error {
+	p, fi, err := closedParent(dir, owner)
+	if err != nil || p == "" {
+		return err
+	}
+	return fmt.Errorf("PostgreSQL runs as user %q (it refuses to run as root), which cannot reach %s: %s is mode %04o, owned by uid %d; choose a directory it can reach, or set DATABASE_URL",
+		owner.name, dir, p, fi.Mode().Perm(), fi.Sys().(*syscall.Stat_t).Uid)
+}
+
+// closedParent returns the first parent of dir, from the top, that owner
+// cannot search, or "" when it can reach dir.
+func closedParent(dir string, owner *runAs) (string, fs.FileInfo, error) {
+	var parents []string
 	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if !canSearch(fi, owner) {
-			return fmt.Errorf("PostgreSQL runs as user %q (it refuses to run as root), which cannot reach %s: %s is mode %04o, owned by uid %d; choose a directory it can reach, or set DATABASE_URL",
-				owner.name, dir, p, fi.Mode().Perm(), fi.Sys().(*syscall.Stat_t).Uid)
-		}
+		parents = append(parents, p)
 		if p == filepath.Dir(p) {
-			return nil
+			break
 		}
 	}
+	for _, p := range slices.Backward(parents) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return "", nil, err
+		}
+		if !canSearch(fi, owner) {
+			return p, fi, nil
+		}
+	}
+	return "", nil, nil
 }
 
 func canSearch(fi fs.FileInfo, owner *runAs) bool {
@@ -217,4 +234,62 @@ func chownTree(dir string, owner *runAs) error {
 		}
 		return nil
 	})
+}
+
+// RelocatedRoot holds the clusters that Options.Relocate moves out of
+// directories the postgres user cannot reach. /var/lib is where a system
+// service keeps its state, and it is open to every user.
+const RelocatedRoot = "/var/lib/walnut"
+
+// RelocatedDir is where Options.Relocate keeps the cluster for dir: a
+// directory under RelocatedRoot named by a short hash of dir's absolute
+// path, so that each checkout has its own and finds it again.
+func RelocatedDir(dir string) string {
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(RelocatedRoot, hex.EncodeToString(sum[:6]))
+}
+
+// relocate returns the directory to keep the cluster in: dir itself when
+// owner can reach it, else RelocatedDir(dir) with dir made a symbolic link
+// to it. dir is absolute.
+func relocate(ctx context.Context, dir string, owner *runAs, logger *slog.Logger) (string, error) {
+	if target, ok := linkTarget(dir); ok {
+		return target, nil
+	}
+	if err := mkdirParents(dir); err != nil {
+		return "", err
+	}
+	closed, fi, err := closedParent(dir, owner)
+	if err != nil || closed == "" {
+		return dir, err
+	}
+	target := RelocatedDir(dir)
+	// An earlier run that failed on the closed directory may have left dir
+	// behind, empty; one with files in it is not ours to replace.
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%w; it cannot be kept in %s instead, linked from %s: %w", checkReachable(dir, owner), target, dir, err)
+	}
+	if err := os.Symlink(target, dir); err != nil {
+		// Another process (walnut migrate beside walnut serve) made the
+		// link first.
+		if t, ok := linkTarget(dir); ok && errors.Is(err, fs.ErrExist) {
+			return t, nil
+		}
+		return "", fmt.Errorf("link %s to %s: %w", dir, target, err)
+	}
+	logger.InfoContext(ctx, "the postgres user cannot reach the local database's directory: keeping the cluster elsewhere, linked from there",
+		"dir", dir, "cluster", target, "user", owner.name, "closed", closed, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+	return target, nil
+}
+
+// linkTarget returns where dir points when it is a symbolic link.
+func linkTarget(dir string) (string, bool) {
+	t, err := os.Readlink(dir)
+	if err != nil {
+		return "", false
+	}
+	if !filepath.IsAbs(t) {
+		t = filepath.Join(filepath.Dir(dir), t)
+	}
+	return t, true
 }
