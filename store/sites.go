@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -123,7 +125,15 @@ func (s *Store) siteList(ctx context.Context, since *time.Time) ([]Site, error) 
 }
 
 // SiteGetBySlug returns one site, retired or not, or ErrNotFound.
+//
+// A slug PostgreSQL's text cannot hold (a NUL, bytes that are not UTF-8)
+// names no site, so it is ErrNotFound without asking: the database would
+// refuse the query, and every page, API and badge that takes a slug from
+// a URL comes through here.
 func (s *Store) SiteGetBySlug(ctx context.Context, slug string) (Site, error) {
+	if !utf8.ValidString(slug) || strings.ContainsRune(slug, 0) {
+		return Site{}, fmt.Errorf("get site %q: %w", slug, ErrNotFound)
+	}
 	r, err := s.q.SiteGetBySlug(ctx, s.pool, slug)
 	if err != nil {
 		return Site{}, fmt.Errorf("get site %q: %w", slug, interpretError(err))
