@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Channels on which the store announces changes.
@@ -49,6 +50,15 @@ type ListenOptions struct {
 	// OnState is called with true when listening starts and false when the
 	// connection is lost.
 	OnState func(up bool)
+	// PingInterval is how long the connection may stay quiet before Listen
+	// pings it; default 5s. A connection whose network path died without a
+	// reset (a half-open one) delivers nothing and reports no error, and TCP
+	// keepalive would take minutes to notice: only an answer proves it
+	// alive.
+	PingInterval time.Duration
+	// Timeout bounds connecting, each LISTEN and each ping; default 5s. A
+	// ping unanswered this long counts as a lost connection.
+	Timeout time.Duration
 }
 
 // Listen holds one connection of its own (outside the pool, which it would
@@ -68,6 +78,12 @@ func (s *Store) Listen(ctx context.Context, channels []string, opts ListenOption
 	}
 	if opts.OnState == nil {
 		opts.OnState = func(bool) {}
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 5 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
 	}
 	failures := 0
 	for ctx.Err() == nil {
@@ -89,25 +105,62 @@ func (s *Store) Listen(ctx context.Context, channels []string, opts ListenOption
 }
 
 func (s *Store) listenOnce(ctx context.Context, channels []string, opts ListenOptions, failures *int) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	conn, err := s.listenConnect(ctx, channels, opts.Timeout)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	for _, ch := range channels {
-		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
-			return fmt.Errorf("listen %s: %w", ch, err)
-		}
-	}
+	defer closeConn(ctx, conn, opts.Timeout)
 	*failures = 0
 	opts.OnState(true)
 	defer opts.OnState(false)
 	opts.OnNotify("", "")
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
+		wctx, cancel := context.WithTimeout(ctx, opts.PingInterval)
+		n, err := conn.WaitForNotification(wctx)
+		quiet := err != nil && wctx.Err() != nil && ctx.Err() == nil && pgconn.Timeout(err)
+		cancel()
+		switch {
+		case err == nil:
+			opts.OnNotify(n.Channel, n.Payload)
+			continue
+		case !quiet:
+			return fmt.Errorf("wait for notification: %w", err)
 		}
-		opts.OnNotify(n.Channel, n.Payload)
+		// A wait cut short by its own deadline leaves the connection usable
+		// (pgx resumes a partly read message), so it can carry the ping.
+		pctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("ping the listening connection: %w", err)
+		}
 	}
+}
+
+// listenConnect opens the listening connection and LISTENs on channels,
+// within timeout: a server that accepted the connection and then went
+// silent must not hold Listen forever.
+func (s *Store) listenConnect(ctx context.Context, channels []string, timeout time.Duration) (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	for _, ch := range channels {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			closeConn(ctx, conn, timeout)
+			return nil, fmt.Errorf("listen %s: %w", ch, err)
+		}
+	}
+	return conn, nil
+}
+
+// closeConn closes a connection within timeout, even once ctx has ended:
+// Close says goodbye to the server, which a dead network path would never
+// let through.
+func closeConn(ctx context.Context, conn *pgx.Conn, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	conn.Close(ctx)
 }

@@ -81,3 +81,105 @@ func TestListenReconnects(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestListenNoticesHalfOpenConnection freezes the network path of the
+// LISTEN connection (a proxy stops forwarding without closing anything):
+// Listen's ping goes unanswered, it says the connection is lost, and it
+// listens again once the path carries bytes.
+func TestListenNoticesHalfOpenConnection(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dbURL := storetest.NewDatabase(t)
+	direct, err := store.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(direct.Close)
+	proxy := storetest.NewProxy(t, dbURL)
+	proxied, err := store.Open(ctx, proxy.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxied.Close)
+	st := store.New(proxied)
+
+	notes := make(chan string, 100)
+	states := make(chan bool, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		st.Listen(ctx, []string{store.ChannelProbes}, store.ListenOptions{
+			Logger:       discardLogger(),
+			Backoff:      func(int) time.Duration { return 10 * time.Millisecond },
+			OnNotify:     func(c, p string) { notes <- c + ":" + p },
+			OnState:      func(up bool) { states <- up },
+			PingInterval: 20 * time.Millisecond,
+			Timeout:      2 * time.Second,
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	// A hang guard, not a measure: the ping notices within PingInterval
+	// plus Timeout.
+	guard := time.NewTimer(30 * time.Second)
+	defer guard.Stop()
+	expectState := func(want bool) {
+		t.Helper()
+		select {
+		case got := <-states:
+			if got != want {
+				t.Fatalf("state %v, want %v", got, want)
+			}
+		case <-guard.C:
+			t.Fatalf("no state %v within 30s", want)
+		}
+	}
+	expectNote := func(want string) {
+		t.Helper()
+		for {
+			select {
+			case got := <-notes:
+				if got == want {
+					return
+				}
+			case <-guard.C:
+				t.Fatalf("no notification %q within 30s", want)
+			}
+		}
+	}
+
+	expectState(true)
+	// The quiet connection is pinged, and survives it: its backend's last
+	// statement is the ping, and it still hears notifications.
+	var pid int32
+	for {
+		err := direct.QueryRow(ctx, `SELECT pid FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND query = '-- ping'`).Scan(&pid)
+		if err == nil {
+			break
+		}
+		select {
+		case <-guard.C:
+			t.Fatalf("the listening connection was never pinged: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if _, err := direct.Exec(ctx, "SELECT pg_notify($1, 'before')", store.ChannelProbes); err != nil {
+		t.Fatal(err)
+	}
+	expectNote(store.ChannelProbes + ":before")
+	select {
+	case up := <-states:
+		t.Fatalf("state changed to %v on a healthy connection", up)
+	default:
+	}
+
+	proxy.Freeze()
+	expectState(false)
+	proxy.Resume()
+	expectState(true)
+	if _, err := direct.Exec(ctx, "SELECT pg_notify($1, 'after')", store.ChannelProbes); err != nil {
+		t.Fatal(err)
+	}
+	expectNote(store.ChannelProbes + ":after")
+}

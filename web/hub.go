@@ -46,6 +46,13 @@ type HubOptions struct {
 	// in the board's footer, read every AlertsEvery (default 5s).
 	Notify      NotifyHealth
 	AlertsEvery time.Duration
+	// ListenPing is how long the LISTEN connection may stay quiet before
+	// it is pinged, and ListenTimeout how long a ping (or connecting) may
+	// take before the connection counts as lost and is replaced; defaults
+	// 5s and 5s (store.ListenOptions). Without them a connection whose
+	// network path died would keep the board "listening" for minutes.
+	ListenPing    time.Duration
+	ListenTimeout time.Duration
 }
 
 // Hub is the one live-update source of a process. It holds a single LISTEN
@@ -157,9 +164,11 @@ func (h *Hub) Run(ctx context.Context) {
 	defer wg.Wait()
 	wg.Go(func() {
 		h.opts.Store.Listen(ctx, []string{store.ChannelChecked, store.ChannelSites}, store.ListenOptions{
-			Logger:   h.opts.Logger,
-			OnNotify: h.onNotify,
-			OnState:  h.setUp,
+			Logger:       h.opts.Logger,
+			OnNotify:     h.onNotify,
+			OnState:      h.setUp,
+			PingInterval: h.opts.ListenPing,
+			Timeout:      h.opts.ListenTimeout,
 		})
 	})
 	if h.opts.Notify != nil {

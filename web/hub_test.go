@@ -137,3 +137,38 @@ func TestHubReadsIncrementally(t *testing.T) {
 	}
 	waitFor(t, events, "synced without the removed site", named("synced", `["api","new"]`))
 }
+
+// TestHubNoticesHalfOpenListen freezes the network path under the hub's
+// LISTEN connection, as a dead route or a NAT that forgot the flow does:
+// nothing is closed and nothing arrives. The hub's ping goes unanswered, the
+// stream says the server is no longer listening, and it says so again
+// when the path carries bytes.
+func TestHubNoticesHalfOpenListen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := storetest.NewDatabase(t)
+	proxy := storetest.NewProxy(t, dbURL)
+	pool, err := store.Open(ctx, proxy.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	st := store.New(pool)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hub := web.NewHub(web.HubOptions{
+		Store: st, Logger: logger, Refresh: time.Hour,
+		ListenPing: 20 * time.Millisecond, ListenTimeout: 2 * time.Second,
+	})
+	hubCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { hub.Run(hubCtx); close(done) }()
+	srv := httptest.NewServer(web.New(web.Options{Store: st, Logger: logger, Hub: hub}))
+	t.Cleanup(func() { stop(); <-done; srv.Close() })
+
+	events := openStream(t, srv.URL)
+	waitFor(t, events, "listening", named("status", `"listening":true`))
+	proxy.Freeze()
+	waitFor(t, events, "not listening once the path froze", named("status", `"listening":false`))
+	proxy.Resume()
+	waitFor(t, events, "listening again", named("status", `"listening":true`))
+}
