@@ -175,12 +175,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	// process instead of holding this one open until it is killed.
 	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer endRequests()
-	srv := &http.Server{
-		BaseContext:       func(net.Listener) context.Context { return reqCtx },
-		Handler:           web.Protect(lookup.get("WALNUT_PASSWORD"), web.NewKiosk(lookup.get("WALNUT_KIOSK_TOKEN")), routes),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := web.Timeouts{}.Server(web.Protect(lookup.get("WALNUT_PASSWORD"), web.NewKiosk(lookup.get("WALNUT_KIOSK_TOKEN")), routes))
+	srv.BaseContext = func(net.Listener) context.Context { return reqCtx }
+	srv.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	// Event streams never go idle: end them, or Shutdown waits them out.
 	srv.RegisterOnShutdown(hub.Close)
 	serveErr := make(chan error, 1)
