@@ -5,6 +5,7 @@
 //
 //	go run ./bench -runs 100@10s,1000@10s -duration 2m
 //	go run ./bench -runs 10000@10s -duration 3m -pprof
+//	go run ./bench -history -sites 100 -interval 30s -days 90   (history.go)
 //
 // Each run gets a fresh cluster, a fresh walnut process and its own upstream
 // ports. Nothing leaves 127.0.0.1, every loop is bounded, and the harness
@@ -57,7 +58,11 @@ func main() {
 		keep      = flag.Bool("keep", false, "keep the cluster directory of each run")
 		logLevel  = flag.String("loglevel", "warn", "WALNUT_LOG_LEVEL for walnut serve; its log goes to -out")
 	)
+	hist := historyFlags(flag.CommandLine)
 	flag.Parse()
+	if hist.on {
+		os.Exit(runHistory(hist, *ephemeral, *keep))
+	}
 	runs, err := parseRuns(*runsFlag)
 	if err != nil {
 		fatal(err)
