@@ -40,11 +40,13 @@ type SummaryView struct {
 
 // AlertView is an alert sink in trouble, as the board's footer warns of it:
 // failing (its last notice was refused and will not be retried, such as a
-// bad PagerDuty routing key) or delayed (notices waiting on retries).
+// bad PagerDuty routing key) or delayed (notices waiting on retries). Sink
+// "database" is the database near or over its budget instead: Detail says
+// how full it is, Effect what Walnut does about it.
 type AlertView struct {
-	Sink    string // pagerduty, slack, webhook
+	Sink    string // pagerduty, slack, webhook; or database
 	Name    string // as a person reads it: "PagerDuty"
-	Status  string // failing or delayed
+	Status  string // failing or delayed; near_budget or over_budget for the database
 	At      string // failing: when the last notice was refused; delayed: since when one waits; RFC 3339, may be empty
 	AtText  string // the same as a person reads it, "14:02 UTC"; the page's script shows it in local time
 	Detail  string // failing: what the sink answered, scrubbed of secrets

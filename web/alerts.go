@@ -15,13 +15,18 @@ import (
 const alertsEvery = 5 * time.Second
 
 // readAlerts is the board's footer: the sinks /healthz calls failing or
-// delayed, from the same computation.
-func readAlerts(ctx context.Context, n NotifyHealth, now time.Time) ([]views.AlertView, error) {
+// delayed, from the same computation, and the database when /healthz says
+// it is near or over its budget.
+func readAlerts(ctx context.Context, n NotifyHealth, storage *StorageWatch, now time.Time) ([]views.AlertView, error) {
+	var alerts []views.AlertView
+	if a := storageAlert(storage.Usage()); a != nil {
+		alerts = append(alerts, *a)
+	}
 	sinks, err := readSinkHealth(ctx, n, now)
 	if err != nil {
-		return nil, err
+		return alerts, err
 	}
-	return alertViews(sinks, now), nil
+	return append(alertViews(sinks, now), alerts...), nil
 }
 
 // alertViews turns the sinks in trouble into footer lines, failing ones
@@ -174,7 +179,7 @@ func (h *Hub) watchAlerts(ctx context.Context) {
 func (h *Hub) refreshAlerts(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	alerts, err := readAlerts(ctx, h.opts.Notify, h.opts.Now())
+	alerts, err := readAlerts(ctx, h.opts.Notify, h.opts.Storage, h.opts.Now())
 	if err != nil {
 		return err
 	}

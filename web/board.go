@@ -37,7 +37,7 @@ func (h *Handler) board(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, false)
 		return
 	}
-	alerts, err := readAlerts(ctx, h.notify, now)
+	alerts, err := readAlerts(ctx, h.notify, h.storage, now)
 	if err != nil {
 		// The board is worth showing without its footer.
 		h.logger.WarnContext(ctx, "board: read alert health", "error", err)

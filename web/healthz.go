@@ -13,6 +13,9 @@ type healthJSON struct {
 	Reason  string `json:"reason,omitempty"`
 	// Notify is how each alert sink's deliveries are going.
 	Notify []sinkHealthJSON `json:"notify,omitempty"`
+	// Database is the database's size against WALNUT_DB_BUDGET, from the
+	// latest reading; a database near its budget is a warning, not a 503.
+	Database *storageJSON `json:"database,omitempty"`
 }
 
 // writerBacklog is how many probes may wait to be written before /healthz
@@ -37,7 +40,7 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	unavailable := func(reason string) {
-		h.writeJSON(w, r, http.StatusServiceUnavailable, healthJSON{Status: "unavailable", Version: h.version, Reason: reason})
+		h.writeJSON(w, r, http.StatusServiceUnavailable, healthJSON{Status: "unavailable", Version: h.version, Reason: reason, Database: storageHealth(h.storage.Usage())})
 	}
 	if err := h.store.Ping(ctx); err != nil {
 		h.logger.WarnContext(ctx, "health check failed", "error", err)
@@ -60,5 +63,5 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.writeJSON(w, r, http.StatusOK, healthJSON{Status: "ok", Version: h.version, Notify: h.notifyHealth(ctx)})
+	h.writeJSON(w, r, http.StatusOK, healthJSON{Status: "ok", Version: h.version, Notify: h.notifyHealth(ctx), Database: storageHealth(h.storage.Usage())})
 }

@@ -53,6 +53,9 @@ type HubOptions struct {
 	// network path died would keep the board "listening" for minutes.
 	ListenPing    time.Duration
 	ListenTimeout time.Duration
+	// Storage, when set, puts the database in the footer when it nears
+	// its budget, read as often as the sinks.
+	Storage *StorageWatch
 }
 
 // Hub is the one live-update source of a process. It holds a single LISTEN
@@ -171,7 +174,7 @@ func (h *Hub) Run(ctx context.Context) {
 			Timeout:      h.opts.ListenTimeout,
 		})
 	})
-	if h.opts.Notify != nil {
+	if h.opts.Notify != nil || h.opts.Storage != nil {
 		wg.Go(func() { h.watchAlerts(ctx) })
 	}
 	t := time.NewTicker(h.opts.Refresh)

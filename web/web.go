@@ -52,6 +52,10 @@ type Options struct {
 	// checked. *store.Writer has it.
 	Writer WriterHealth
 
+	// Storage reports the database's size, against WALNUT_DB_BUDGET, on
+	// /healthz and in the board's footer; nil: not shown.
+	Storage *StorageWatch
+
 	// QueryTimeout bounds each request's database reads (see timeout.go);
 	// default 10s.
 	QueryTimeout time.Duration
@@ -76,6 +80,7 @@ type Handler struct {
 	roster  Roster
 	kiosk   Kiosk
 	notify  NotifyHealth
+	storage *StorageWatch
 	// slackSecret verifies slash commands (slack_command.go).
 	slackSecret  []byte
 	boot         string // this process, so that a board reloads after a restart
@@ -96,6 +101,7 @@ func New(opts Options) http.Handler {
 		roster:  opts.Roster,
 		kiosk:   NewKiosk(opts.KioskToken),
 		notify:  opts.Notify,
+		storage: opts.Storage,
 		boot:    strconv.FormatInt(time.Now().UnixNano(), 36),
 	}
 	if opts.SlackSigningSecret != "" {
