@@ -1,10 +1,12 @@
 package main
 
 import (
+	"math"
 	"sync/atomic"
 
 	"github.com/walnut-board/walnut/metrics"
 	"github.com/walnut-board/walnut/store"
+	"github.com/walnut-board/walnut/web"
 )
 
 // observedSink counts each probe in the metrics on its way to the writer.
@@ -26,4 +28,19 @@ func observeWriter(m *metrics.Metrics, w *store.Writer) {
 	m.Gauge("walnut_writer_queue_depth", "Probes waiting to be written to PostgreSQL.", func() float64 { return float64(w.Buffered()) })
 	m.Counter("walnut_writer_dropped_total", "Probes discarded because the buffer was full while the database was away.", func() float64 { return float64(w.Dropped()) })
 	m.Counter("walnut_writer_written_total", "Probes written to PostgreSQL.", func() float64 { return float64(w.Written()) })
+}
+
+// observeStorage exposes the database's size, from the watch's latest
+// reading rather than a read per scrape, and the budget when one is set.
+func observeStorage(m *metrics.Metrics, w *web.StorageWatch, budget int64) {
+	m.Gauge("walnut_database_bytes", "Disk the database takes (pg_database_size), read every minute; NaN before the first reading.", func() float64 {
+		u := w.Usage()
+		if !u.Known {
+			return math.NaN()
+		}
+		return float64(u.Bytes)
+	})
+	if budget > 0 {
+		m.Gauge("walnut_database_budget_bytes", "WALNUT_DB_BUDGET in bytes: the size Walnut keeps the database under.", func() float64 { return float64(budget) })
+	}
 }

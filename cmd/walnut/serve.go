@@ -68,6 +68,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		fmt.Fprintln(stderr, "walnut serve:", err)
 		return exitError
 	}
+	budget, err := budgetFromEnv(lookup)
+	if err != nil {
+		fmt.Fprintln(stderr, "walnut serve:", err)
+		return exitError
+	}
 
 	port := lookup.get("PORT")
 	if port == "" {
@@ -98,6 +103,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		FlushedFunc: func(f store.Flush) { mtr.ObserveBatch(f.Took, f.Err) },
 	})
 	observeWriter(mtr, writer)
+	storage := web.NewStorageWatch(web.StorageWatchOptions{Sizer: st, Budget: budget, Logger: logger.With("component", "storage")})
+	observeStorage(mtr, storage, budget)
 	var slugs atomic.Pointer[map[int32]string]
 	ntf, err := newNotifier(st, lookup, logger.With("component", "notify"))
 	if err != nil {
@@ -143,12 +150,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	checkerDone.Go(func() { maintainPartitions(checkCtx, st, logger) })
 	checkerDone.Go(func() { maintainRetention(checkCtx, st, logger, retention) })
 	checkerDone.Go(func() { foldRollups(checkCtx, st, logger) })
+	checkerDone.Go(func() { storage.Run(checkCtx) })
 
 	routes := http.NewServeMux()
 	routes.Handle("GET /metrics", mtr.Handler())
 	// The live board: one LISTEN connection per process, fanned out to
 	// every /events stream.
-	hub := web.NewHub(web.HubOptions{Store: st, Notify: st, Logger: logger.With("component", "live")})
+	hub := web.NewHub(web.HubOptions{Store: st, Notify: st, Storage: storage, Logger: logger.With("component", "live")})
 	checkerDone.Go(func() { hub.Run(checkCtx) })
 	mtr.Gauge("walnut_sse_clients", "Browsers connected to /events.", func() float64 { return float64(hub.Clients()) })
 	mtr.Gauge("walnut_notifications_pending", "Notifications waiting to be delivered, all sinks.", func() float64 {
@@ -168,7 +176,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		Store: st, Logger: logger.With("component", "web"), Version: buildVersion(),
 		Hub: hub, Roster: st, KioskToken: lookup.get("WALNUT_KIOSK_TOKEN"),
 		Notify: st, SlackSigningSecret: lookup.get("SLACK_SIGNING_SECRET"),
-		Writer: writer,
+		Writer: writer, Storage: storage,
 	}))
 	// Requests live in a context of their own, canceled at shutdown, so
 	// that event streams end at once and browsers reconnect to the next
