@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -75,6 +76,18 @@ type Site struct {
 	Severity   string        // critical, error, warning or info; default critical
 	Flapping   Flapping      // when notices are damped; default 5 changes in 30m, settle 10m
 
+	// Kind is KindHTTP (http://, https://) or KindTCP (tcp://, tls://). A
+	// tcp site has no recipe, method, headers or body: connecting is the
+	// check, and for tls:// the handshake too.
+	Kind string
+
+	// TLS, CertWarning and CertCritical are for https:// and tls:// sites;
+	// zero for the others. CertWarning (default 14 days) is how long before
+	// expiry a green tile warns and Slack hears; CertCritical (default 2
+	// days) is when the site turns notok. 0 means off.
+	TLS                       TLS
+	CertWarning, CertCritical time.Duration
+
 	Line int // line of the site's entry in the file
 
 	// Secrets are the non-empty values that came from ${...} in the URL,
@@ -124,6 +137,7 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool), buil
 		lookup:    lookupEnv,
 		anchors:   map[string][]anchorDef{},
 		budget:    maxValueNodes,
+		dir:       filepath.Dir(name),
 	}
 	file, err := parseYAML(data)
 	if err != nil {

@@ -287,7 +287,7 @@ sites:
     url: https://api.example.com/v2
 `,
 			want: []string{
-				`walnut.yaml:3:10: sites[0].url: "ftp://api.example.com" must be http or https`,
+				`walnut.yaml:3:10: sites[0].url: "ftp://api.example.com" must be http, https, tcp or tls`,
 				`walnut.yaml:4:11: sites[1].name: duplicate slug "api" (first used at line 2)`,
 			},
 		},
@@ -317,7 +317,7 @@ sites:
   - name: API
     url: ftp://x
 `,
-			want: []string{`walnut.yaml:3:10: sites[0].url: "ftp://x" must be http or https`},
+			want: []string{`walnut.yaml:3:10: sites[0].url: "ftp://x" must be http, https, tcp or tls`},
 		},
 		{
 			name: "URLWithoutHost",
@@ -670,7 +670,7 @@ sites:
     url: ftp://${HOST}/?token=${TOKEN}
 `,
 			env:  map[string]string{"HOST": "internal.example.com", "TOKEN": "hunter2"},
-			want: []string{`walnut.yaml:3:10: sites[0].url: "ftp://${HOST}/?token=${TOKEN}" must be http or https`},
+			want: []string{`walnut.yaml:3:10: sites[0].url: "ftp://${HOST}/?token=${TOKEN}" must be http, https, tcp or tls`},
 		},
 		{
 			name: "URLParseErrorFromEnvHidesDetail",
@@ -961,7 +961,7 @@ sites:
 			want: []string{
 				`walnut.yaml:3:21: maintenance[0].weekly.days[0]: "someday" is not a day (use mon, tue, wed, thu, fri, sat or sun)`,
 				`walnut.yaml:5:12: defaults.confirm: expected an integer, got "many"`,
-				`walnut.yaml:8:10: sites[0].url: "ftp://api.example.com" must be http or https`,
+				`walnut.yaml:8:10: sites[0].url: "ftp://api.example.com" must be http, https, tcp or tls`,
 				`walnut.yaml:9:15: sites[0].interval: "5" is not a duration (use a unit, e.g. "5s")`,
 				`walnut.yaml:12:15: sites[1].severity: "low" is not one of critical, error, warning, info`,
 			},
@@ -1043,6 +1043,7 @@ sites:
 			RecipeName: "status", Recipe: fakeRecipe{name: "status"},
 			Severity: "critical", Line: 2,
 			Flapping: Flapping{Changes: 5, Within: 30 * time.Minute, Settle: 10 * time.Minute},
+			Kind:     KindHTTP, CertWarning: 14 * 24 * time.Hour, CertCritical: 2 * 24 * time.Hour,
 		}
 		if !reflect.DeepEqual(cfg.Sites, []Site{want}) {
 			t.Errorf("site:\n got %+v\nwant %+v", cfg.Sites[0], want)
@@ -1099,6 +1100,7 @@ sites:
 			Recipe:     fakeRecipe{name: "statuspage", opts: map[string]any{"component": "API"}},
 			MaxPending: time.Hour, Notify: []string{"pagerduty", "slack"}, Severity: "warning", Line: 16,
 			Flapping: Flapping{Changes: 3, Within: 10 * time.Minute, Settle: DefaultFlapSettle},
+			Kind:     KindHTTP, CertWarning: DefaultCertWarning, CertCritical: DefaultCertCritical,
 		}
 		if !reflect.DeepEqual(a, wantA) {
 			t.Errorf("inheriting site:\n got %+v\nwant %+v", a, wantA)
@@ -1113,6 +1115,7 @@ sites:
 			MaxPending: 0, Notify: []string{}, Severity: "info", Line: 18,
 			// The site's settle, the defaults' changes and within.
 			Flapping: Flapping{Changes: 3, Within: 10 * time.Minute, Settle: time.Minute},
+			Kind:     KindHTTP, CertWarning: DefaultCertWarning, CertCritical: DefaultCertCritical,
 		}
 		if !reflect.DeepEqual(b, wantB) {
 			t.Errorf("overriding site:\n got %+v\nwant %+v", b, wantB)

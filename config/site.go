@@ -28,6 +28,7 @@ var (
 	methods    = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
 	severities = []string{"critical", "error", "warning", "info"}
 	notifiers  = []string{"pagerduty", "slack", "webhook"}
+	schemes    = []string{"http", "https", "tcp", "tls"}
 	slugRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 )
 
@@ -85,7 +86,11 @@ type spec struct {
 	notify                        *notifyList
 	flapping                      *flapSpec
 
-	bad map[string]bool // keys whose value was reported as wrong
+	tls                       *tlsSpec
+	certWarning, certCritical *certLimit
+
+	keys map[string]ast.Node // each key given, for messages about the key itself
+	bad  map[string]bool     // keys whose value was reported as wrong
 }
 
 type header struct {
@@ -126,7 +131,7 @@ func (d *decoder) spec(n ast.Node, path string, label *string) (*spec, bool) {
 	if !ok {
 		return nil, false
 	}
-	sp := &spec{start: d.resolve(n, path), bad: map[string]bool{}}
+	sp := &spec{start: d.resolve(n, path), keys: map[string]ast.Node{}, bad: map[string]bool{}}
 	if len(entries) > 0 {
 		sp.start = entries[0].keyNode
 	}
@@ -154,6 +159,7 @@ func (d *decoder) spec(n ast.Node, path string, label *string) (*spec, bool) {
 				sp.bad[e.key] = true
 			}
 		}
+		sp.keys[e.key] = e.keyNode
 		switch e.key {
 		case "name":
 			sp.name, ok = d.nonEmpty(e.value, p)
@@ -229,6 +235,19 @@ func (d *decoder) spec(n ast.Node, path string, label *string) (*spec, bool) {
 			}
 			sp.flapping, ok = d.flapping(e.value, p, in)
 			set(ok)
+		case "tls":
+			in := "defaults.tls"
+			if !isDefaults {
+				in = "tls of " + *label
+			}
+			sp.tls, ok = d.tls(e.value, p, in)
+			set(ok)
+		case "cert_warning":
+			sp.certWarning, ok = d.certLimit(e.value, p)
+			set(ok)
+		case "cert_critical":
+			sp.certCritical, ok = d.certLimit(e.value, p)
+			set(ok)
 		case "severity":
 			sp.severity, ok = d.nonEmpty(e.value, p)
 			if ok && !slices.Contains(severities, sp.severity.value) {
@@ -284,11 +303,13 @@ func (d *decoder) site(path string, n ast.Node, def *spec) (*Site, *spec, bool) 
 		d.errorf(sp.name.node, path+".name", "cannot make a slug from %s: set slug", sp.name.shown())
 		ok = false
 	}
+	scheme := ""
 	if sp.url != nil {
 		u, uok := d.checkURL(*sp.url, path+".url")
 		if uok {
 			s.URL, s.RedactedURL = strings.TrimSpace(sp.url.value), redact(u)
 			secrets = append(secrets, sp.url.secrets...)
+			scheme, s.Kind = u.Scheme, siteKind(u.Scheme)
 		}
 		ok = ok && uok
 	} else {
@@ -350,6 +371,9 @@ func (d *decoder) site(path string, n ast.Node, def *spec) (*Site, *spec, bool) 
 	} else if sp.bad["recipe"] || def.bad["recipe"] {
 		s.RecipeName = ""
 	}
+	if scheme != "" {
+		ok = d.applyTLS(s, sp, def, path, scheme) && ok
+	}
 	s.Secrets = sortSecrets(secrets)
 	return s, sp, ok
 }
@@ -393,12 +417,15 @@ func (d *decoder) checkURL(s scalar, path string) (*url.URL, bool) {
 		d.errorf(s.node, path, "%s does not parse as a URL%s", quote(s.raw), detail)
 		return nil, false
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		d.errorf(s.node, path, "%s must be http or https", quote(s.raw))
+	if !slices.Contains(schemes, u.Scheme) {
+		d.errorf(s.node, path, "%s must be http, https, tcp or tls", quote(s.raw))
 		return nil, false
 	}
 	if u.Host == "" {
 		d.errorf(s.node, path, "%s has no host", quote(s.raw))
+		return nil, false
+	}
+	if siteKind(u.Scheme) == KindTCP && !d.checkHostPort(s, u, path) {
 		return nil, false
 	}
 	return u, true

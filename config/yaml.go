@@ -22,7 +22,8 @@ type decoder struct {
 	errorList
 	lookup  func(string) (string, bool)
 	anchors map[string][]anchorDef
-	budget  int // nodes left for free-form values (recipe options)
+	budget  int    // nodes left for free-form values (recipe options)
+	dir     string // the config file's directory: relative paths in it start there
 }
 
 type anchorDef struct {

@@ -42,7 +42,11 @@ func cmdConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer, 
 		fmt.Fprintln(tw, "SLUG\tNAME\tGROUP\tEVERY\tTIMEOUT\tRECIPE\tURL")
 	}
 	for _, s := range cfg.Sites {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t", s.Slug, s.Name, s.Group, s.Interval, s.Timeout, s.RecipeName)
+		recipe := s.RecipeName
+		if s.Kind == config.KindTCP {
+			recipe = "(connect)" // tcp:// and tls:// sites have no recipe
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t", s.Slug, s.Name, s.Group, s.Interval, s.Timeout, recipe)
 		if flapping {
 			fmt.Fprintf(tw, "%s\t", flapSummary(s.Flapping))
 		}
