@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -50,12 +51,40 @@ const userAgent = "Walnut (status board)"
 // now stamps the probe's At (nil: time.Now); durations are measured on the
 // monotonic clock. A nil client means NewClient().
 func Probe(ctx context.Context, client *http.Client, site Site, now func() time.Time) store.Probe {
-	return probe(ctx, client, site, now, newScrubber(site)).probe
+	return Check(ctx, client, site, now).Probe
+}
+
+// Result is a probe and the certificate its TLS handshake presented.
+type Result struct {
+	Probe store.Probe
+	Cert  *store.Cert // nil without a successful TLS handshake
+}
+
+// Check is Probe, with the certificate. A tcp:// or tls:// site is
+// connected to rather than asked (see probeTCP). client is given the
+// site's TLS settings (tls.ca, insecure) when it has any.
+func Check(ctx context.Context, client *http.Client, site Site, now func() time.Time) Result {
+	if client == nil {
+		client = NewClient()
+	}
+	conf, err := site.tlsConfig()
+	if err == nil {
+		client, err = siteClient(client, site)
+	}
+	if err != nil {
+		if now == nil {
+			now = time.Now
+		}
+		return Result{Probe: store.Probe{SiteID: site.ID, At: now(), State: store.StateNotOK, Reason: err.Error()}}
+	}
+	o := probe(ctx, client, conf, site, now, newScrubber(site))
+	return Result{Probe: o.probe, Cert: o.cert}
 }
 
 // outcome is a probe and, when the recipe panicked, what it panicked with.
 type outcome struct {
 	probe store.Probe
+	cert  *store.Cert
 	crash *crash
 }
 
@@ -66,9 +95,15 @@ type crash struct {
 
 // probe is Probe with the site's scrubber made once by the caller: a runner
 // keeps one rather than parse the site's URL on every probe.
-func probe(ctx context.Context, client *http.Client, site Site, now func() time.Time, scrub scrubber) outcome {
+//
+// conf is the site's TLS configuration for tcp sites (nil: the system's
+// roots); an HTTP site's is in client.
+func probe(ctx context.Context, client *http.Client, conf *tls.Config, site Site, now func() time.Time, scrub scrubber) outcome {
 	if now == nil {
 		now = time.Now
+	}
+	if site.Kind == KindTCP {
+		return probeTCP(ctx, conf, site, now, scrub)
 	}
 	if client == nil {
 		client = NewClient()
@@ -110,9 +145,11 @@ func probe(ctx context.Context, client *http.Client, site Site, now func() time.
 	if err != nil {
 		p.Latency = time.Since(start)
 		setPhases(&p, tm.phases())
-		return notOK(classify(failure{
+		o := notOK(classify(failure{
 			err: err, parent: ctx, probe: probeCtx, timeout: timeout, stage: tm.stalled(),
 		}))
+		o.cert = leafCert(tm.cert(), site)
+		return o
 	}
 	body, truncated, err := readBody(resp.Body, site.bodyLimit())
 	p.Latency = time.Since(start)
@@ -138,9 +175,10 @@ func probe(ctx context.Context, client *http.Client, site Site, now func() time.
 		TTFB:       p.TTFB,
 		Request:    resp.Request,
 	}, f.fetch)
+	cert := leafCert(tm.cert(), site)
 	if cr != nil {
 		o := notOK(fmt.Sprintf("checker crashed: %v", cr.value))
-		o.crash = cr
+		o.crash, o.cert = cr, cert
 		return o
 	}
 	switch verdict.State {
@@ -151,10 +189,13 @@ func probe(ctx context.Context, client *http.Client, site Site, now func() time.
 	case recipes.Pending:
 		p.State = store.StatePending
 	default:
-		return notOK(fmt.Sprintf("recipe returned an unknown state %q", verdict.State))
+		o := notOK(fmt.Sprintf("recipe returned an unknown state %q", verdict.State))
+		o.cert = cert
+		return o
 	}
 	p.Reason = scrub.clean(verdict.Reason)
-	return outcome{probe: p}
+	applyCertCritical(&p, cert, site)
+	return outcome{probe: p, cert: cert}
 }
 
 func setPhases(p *store.Probe, ph phases) {

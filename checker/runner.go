@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -27,6 +28,9 @@ type Options struct {
 	// LateFunc, when set, hears how late each probe starts against its
 	// schedule: the time from its tick to the start of the probe.
 	LateFunc func(late time.Duration)
+	// Certs keeps the certificates sites present and the warnings sent of
+	// them; nil: certificates are only judged (cert_critical), not kept.
+	Certs CertStore
 
 	// workers run the probes; resolved once in withDefaults, so the runners
 	// of a Checker share them.
@@ -78,6 +82,13 @@ type Runner struct {
 	scrub scrubber
 	// done carries each probe's outcome from its goroutine (probeOnce).
 	done chan probeResult
+	// client and tlsConf carry the site's TLS settings (tls.ca, insecure);
+	// tlsErr is why they could not be made.
+	client  *http.Client
+	tlsConf *tls.Config
+	tlsErr  error
+	// certs remembers what was saved of the site's certificate.
+	certs certMemo
 }
 
 // NewRunner returns a runner for site; call Run to start it. The logger gets
@@ -86,7 +97,7 @@ func NewRunner(site Site, sink Sink, logger *slog.Logger, opts Options) *Runner 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{
+	r := &Runner{
 		site:   site,
 		sink:   sink,
 		logger: logger.With("site", site.Slug),
@@ -94,6 +105,11 @@ func NewRunner(site Site, sink Sink, logger *slog.Logger, opts Options) *Runner 
 		scrub:  newScrubber(site),
 		done:   make(chan probeResult, 1),
 	}
+	r.tlsConf, r.tlsErr = site.tlsConfig()
+	if r.tlsErr == nil {
+		r.client, r.tlsErr = siteClient(r.opts.Client, site)
+	}
+	return r
 }
 
 // Run probes until ctx is done: first after the stagger delay, then every
@@ -107,6 +123,7 @@ func NewRunner(site Site, sink Sink, logger *slog.Logger, opts Options) *Runner 
 func (r *Runner) Run(ctx context.Context) {
 	r.logStarted()
 	defer r.logStopped()
+	defer r.certs.bg.Wait()
 	delay := r.stagger()
 	for attempt := 0; ; {
 		healthy, crashed := r.loop(ctx, delay)
@@ -265,10 +282,16 @@ func (r *Runner) probeJob(ctx context.Context, due time.Time) {
 }
 
 func (r *Runner) probeAndSend(ctx context.Context) bool {
-	out := probe(ctx, r.opts.Client, r.site, r.opts.Now, r.scrub)
+	var out outcome
+	if r.tlsErr != nil {
+		out.probe = store.Probe{SiteID: r.site.ID, At: r.opts.Now(), State: store.StateNotOK, Reason: r.tlsErr.Error()}
+	} else {
+		out = probe(ctx, r.client, r.tlsConf, r.site, r.opts.Now, r.scrub)
+	}
 	if ctx.Err() != nil {
 		return false // shutdown or restart: context.Canceled is not the site's fault
 	}
+	r.keepCert(ctx, out.cert, out.probe.At)
 	p := out.probe
 	r.limitPending(&p)
 	if out.crash != nil {

@@ -43,7 +43,26 @@ type Site struct {
 	// Secrets are values to scrub from any reason, replaced by "***", as a
 	// last defence: the checker's own reasons never quote the URL anyway.
 	Secrets []string
+
+	// Kind is KindTCP for tcp:// and tls:// URLs: the probe connects (and
+	// for tls:// shakes hands) and sends nothing. "" or KindHTTP: a request.
+	Kind string
+	// CA is PEM certificates trusted instead of the system's roots for the
+	// site's TLS; Insecure skips verification (the certificate is still
+	// read, for its expiry).
+	CA       []byte
+	Insecure bool
+	// CertWarning is how long before the certificate expires a warning is
+	// recorded (the board's line, Slack once per threshold); CertCritical
+	// is when the probe turns notok. 0 is off.
+	CertWarning, CertCritical time.Duration
 }
+
+// Site kinds.
+const (
+	KindHTTP = "http"
+	KindTCP  = "tcp"
+)
 
 // Sink receives finished probes; *store.Writer satisfies it.
 type Sink interface {

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"net/http/httptrace"
 	"sync"
 	"time"
@@ -24,6 +25,9 @@ type timings struct {
 	tlsStart     time.Time
 	tlsDone      time.Time
 	firstByte    time.Time
+	// leaf is the certificate of the first successful handshake: the
+	// site's own host, whatever a redirect leads to.
+	leaf *x509.Certificate
 }
 
 // phases are a probe's durations; zero for a phase that did not happen.
@@ -47,7 +51,16 @@ func (t *timings) trace() *httptrace.ClientTrace {
 		ConnectStart:         func(string, string) { set(&t.connectStart, true) },
 		ConnectDone:          func(_, _ string, err error) { set(&t.connectDone, err == nil) },
 		TLSHandshakeStart:    func() { set(&t.tlsStart, true) },
-		TLSHandshakeDone:     func(_ tls.ConnectionState, err error) { set(&t.tlsDone, err == nil) },
+		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
+			set(&t.tlsDone, err == nil)
+			if err == nil && len(cs.PeerCertificates) > 0 {
+				t.mu.Lock()
+				defer t.mu.Unlock()
+				if t.leaf == nil {
+					t.leaf = cs.PeerCertificates[0]
+				}
+			}
+		},
 		GotFirstResponseByte: func() { set(&t.firstByte, true) },
 	}
 }
@@ -105,4 +118,11 @@ func (t *timings) stalled() string {
 		return "waiting for the response"
 	}
 	return ""
+}
+
+// cert is the leaf certificate of the first successful handshake, or nil.
+func (t *timings) cert() *x509.Certificate {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.leaf
 }

@@ -5,10 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/walnut-board/walnut/checker"
+	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/recipes"
 	"github.com/walnut-board/walnut/store"
 )
@@ -42,8 +44,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, look
 			known = append(known, s.Slug)
 			continue
 		}
-		p := checker.Probe(ctx, checker.NewClient(), checkerSite(s, 0), time.Now)
-		printProbe(stdout, s.Name, s.RedactedURL, p)
+		res := checker.Check(ctx, checker.NewClient(), checkerSite(s, 0), time.Now)
+		p := res.Probe
+		printProbe(stdout, s.Name, s.RedactedURL, p, res.Cert, s.Kind == config.KindTCP)
 		switch p.State {
 		case store.StateOK:
 			return 0
@@ -58,7 +61,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	return exitError
 }
 
-func printProbe(w io.Writer, name, url string, p store.Probe) {
+// printProbe prints a probe's verdict and timings; a tcp:// or tls://
+// site's (tcp) without TTFB, which it does not have, and the certificate
+// of a TLS site.
+func printProbe(w io.Writer, name, url string, p store.Probe, cert *store.Cert, tcp bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "site\t%s (%s)\n", name, url)
 	fmt.Fprintf(tw, "state\t%s\n", p.State)
@@ -72,7 +78,17 @@ func printProbe(w io.Writer, name, url string, p store.Probe) {
 		name string
 		d    time.Duration
 	}{{"dns", p.DNS}, {"connect", p.Connect}, {"tls", p.TLS}, {"ttfb", p.TTFB}, {"latency", p.Latency}} {
+		if tcp && (ph.name == "ttfb" || ph.name == "tls" && !strings.HasPrefix(url, "tls:")) {
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%.1f ms\n", ph.name, float64(ph.d)/float64(time.Millisecond))
+	}
+	if cert != nil {
+		line := fmt.Sprintf("%s (%s), issued by %s", store.ExpiryText(cert.Left(p.At)), cert.ExpiresAt.Format(time.RFC3339), cert.Issuer)
+		if !cert.Verified {
+			line += "; not verified (tls: insecure)"
+		}
+		fmt.Fprintf(tw, "certificate\t%s\n", line)
 	}
 	tw.Flush()
 }

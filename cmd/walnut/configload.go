@@ -90,5 +90,7 @@ func checkerSite(s config.Site, id int32) checker.Site {
 		Method: s.Method, Headers: s.Headers, Body: s.Body,
 		Interval: s.Interval, Timeout: s.Timeout, Recipe: rec, Secrets: s.Secrets,
 		MaxPending: s.MaxPending,
+		Kind:       s.Kind, CA: s.TLS.CA, Insecure: s.TLS.Insecure,
+		CertWarning: s.CertWarning, CertCritical: s.CertCritical,
 	}
 }
