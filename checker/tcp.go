@@ -16,7 +16,7 @@ import (
 // follows (the TLS phase) and its certificate is checked like an https://
 // site's. Nothing is sent: a database, Redis or SMTP server that accepts a
 // connection is up. A refusal or a timeout is notok with a short reason.
-// HTTPStatus stays 0: there is no HTTP here.
+// HTTPStatus stays 0: there is no HTTP here; TTFB is the latency.
 func probeTCP(ctx context.Context, conf *tls.Config, site Site, now func() time.Time, scrub scrubber) outcome {
 	p := store.Probe{SiteID: site.ID, At: now()}
 	notOK := func(reason string) outcome {
@@ -71,7 +71,10 @@ func probeTCP(ctx context.Context, conf *tls.Config, site Site, now func() time.
 	}
 	p.Latency = time.Since(start)
 	setPhases(&p, tm.phases())
-	p.TTFB = 0 // no byte is asked for
+	// The server's answer is the connection (and handshake) itself: TTFB is
+	// the whole probe. A TTFB with no HTTP status is what marks a timed TCP
+	// probe for the latency charts (store.Probe.Answered).
+	p.TTFB = p.Latency
 	p.State = store.StateOK
 	applyCertCritical(&p, cert, site)
 	return outcome{probe: p, cert: cert}

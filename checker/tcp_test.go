@@ -137,16 +137,19 @@ func TestProbeTCP(t *testing.T) {
 		if p.Connect <= 0 || p.Latency < p.Connect {
 			t.Errorf("connect %v, latency %v: want connect > 0 and latency at least connect", p.Connect, p.Latency)
 		}
-		if p.TLS != 0 || p.TTFB != 0 || p.DNS != 0 {
-			t.Errorf("tls %v, ttfb %v, dns %v: want 0 for a plain connection to an IP", p.TLS, p.TTFB, p.DNS)
+		if p.TLS != 0 || p.DNS != 0 {
+			t.Errorf("tls %v, dns %v: want 0 for a plain connection to an IP", p.TLS, p.DNS)
+		}
+		if p.TTFB != p.Latency || !p.Answered() {
+			t.Errorf("ttfb %v, latency %v: want the connection to be the answer, timed", p.TTFB, p.Latency)
 		}
 	})
 
 	t.Run("RefusedIsNotOK", func(t *testing.T) {
 		t.Parallel()
 		p := Probe(probeCtx(t), nil, Site{Kind: KindTCP, URL: "tcp://" + deadAddr(t), Timeout: waitTimeout}, nil)
-		if p.State != store.StateNotOK || p.Reason != "connection refused" {
-			t.Errorf("probe = %+v, want notok \"connection refused\"", p)
+		if p.State != store.StateNotOK || p.Reason != "connection refused" || p.Answered() {
+			t.Errorf("probe = %+v, want notok \"connection refused\", not timed", p)
 		}
 	})
 

@@ -23,6 +23,13 @@ type Probe struct {
 	Reason     string
 }
 
+// Answered reports whether the probe got an answer, so its timings count
+// in latency charts and percentiles: an HTTP response, or for a tcp:// or
+// tls:// site (HTTPStatus 0 always) a connection made, which such a probe
+// marks with a TTFB (the whole connect and handshake). A transport failure
+// has neither.
+func (p Probe) Answered() bool { return p.HTTPStatus != 0 || p.TTFB > 0 }
+
 // micros stores a duration as whole microseconds in an int32, clamped: the
 // column holds up to about 35 minutes, far beyond any timeout.
 func micros(d time.Duration) int32 {

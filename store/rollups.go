@@ -40,6 +40,11 @@ func (s *Store) rollupProbes(ctx context.Context, tx pgx.Tx, batch []Probe) erro
 		p.Ats[i] = pr.At
 		p.States[i] = string(pr.State)
 		p.Statuses[i] = int16(pr.HTTPStatus)
+		if pr.HTTPStatus == 0 && pr.Answered() {
+			// The rollups time probes whose status is not 0; a TCP probe
+			// that connected is timed too (see Probe.Answered).
+			p.Statuses[i] = -1
+		}
 		p.Latencies[i] = micros(pr.Latency)
 		p.Ttfbs[i] = micros(pr.TTFB)
 		p.Dnss[i] = micros(pr.DNS)
