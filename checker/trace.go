@@ -48,9 +48,9 @@ func (t *timings) trace() *httptrace.ClientTrace {
 		DNSDone:  func(httptrace.DNSDoneInfo) { set(&t.dnsDone, true) },
 		// The first dial started, and the first that succeeded: with several
 		// addresses, the losers' hooks are ignored.
-		ConnectStart:         func(string, string) { set(&t.connectStart, true) },
-		ConnectDone:          func(_, _ string, err error) { set(&t.connectDone, err == nil) },
-		TLSHandshakeStart:    func() { set(&t.tlsStart, true) },
+		ConnectStart:      func(string, string) { set(&t.connectStart, true) },
+		ConnectDone:       func(_, _ string, err error) { set(&t.connectDone, err == nil) },
+		TLSHandshakeStart: func() { set(&t.tlsStart, true) },
 		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
 			set(&t.tlsDone, err == nil)
 			if err == nil && len(cs.PeerCertificates) > 0 {
