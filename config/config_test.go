@@ -703,7 +703,7 @@ sites:
       Authorization: Bearer ${TOKEN}
 `,
 			env:  map[string]string{"TOKEN": "hunter2\r\nX-Evil: 1"},
-			want: []string{`walnut.yaml:5:22: sites[0].headers.Authorization: "Bearer ${TOKEN}" holds a line break or NUL from the environment`},
+			want: []string{`walnut.yaml:5:22: sites[0].headers.Authorization: "Bearer ${TOKEN}" holds a line break from the environment; a header value is one line, without control characters but tabs`},
 		},
 		{
 			name: "ValuesFromEnvNeverShown",

@@ -192,7 +192,11 @@ func (d *decoder) spec(n ast.Node, path string, label *string) (*spec, bool) {
 			sp.headers, ok = d.headers(e.value, p)
 			set(ok)
 		case "body":
-			sp.body, ok = d.optStr(e.value, p)
+			var b scalar
+			b, ok = d.strKind(e.value, p, anyText)
+			if ok {
+				sp.body = &b
+			}
 			set(ok)
 		case "interval":
 			sp.interval, ok = d.duration(e.value, p)
@@ -553,17 +557,8 @@ func (d *decoder) headers(n ast.Node, path string) ([]header, bool) {
 			continue
 		}
 		first[name] = e.keyNode
-		v, vok := d.str(e.value, p)
+		v, vok := d.strKind(e.value, p, headerText)
 		if !vok {
-			ok = false
-			continue
-		}
-		if strings.ContainsAny(v.value, "\r\n\x00") {
-			if v.env {
-				d.errorf(v.node, p, "%s holds a line break or NUL from the environment", quote(v.raw))
-			} else {
-				d.errorf(v.node, p, "a header value cannot hold a line break")
-			}
 			ok = false
 			continue
 		}

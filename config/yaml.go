@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -187,9 +189,94 @@ func (s scalar) shown() string {
 	return quote(s.value)
 }
 
-// str reads a scalar as a string, expanding ${...} in YAML strings. Numbers
-// and booleans are taken as written ("name: 2048" is the string "2048").
+// textKind is what a string value may hold, by what it is for. A value
+// Walnut stores or shows must be text PostgreSQL and a screen can take: a
+// NUL in a site's name would otherwise pass the check and stop serve at
+// its first database write.
+type textKind int
+
+const (
+	// lineText is one line of text: names, groups, reasons, and every
+	// value not listed below. No control characters (C0, DEL, C1), and
+	// UTF-8 only.
+	lineText textKind = iota
+	// optionText is a recipe option, which may span lines (an expression
+	// in a block scalar): tabs and line breaks, but no other control
+	// character, and UTF-8 only.
+	optionText
+	// headerText is an HTTP header value: what RFC 9110 allows, so no
+	// control character but tab; other bytes are sent as they are.
+	headerText
+	// anyText is a request body: sent as it is, never stored or shown.
+	anyText
+)
+
+// fault says what in s a value of this kind cannot hold, or "".
+func (k textKind) fault(s string) string {
+	switch k {
+	case anyText:
+		return ""
+	case lineText:
+		// Around the value, whitespace is layout, not content: a block
+		// scalar (url: |) ends with a line break, and values are trimmed
+		// where it matters.
+		s = strings.TrimSpace(s)
+	}
+	for i, r := range s {
+		if r == utf8.RuneError && k != headerText {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return "bytes that are not UTF-8"
+			}
+		}
+		var bad bool
+		switch k {
+		case lineText:
+			bad = unicode.IsControl(r)
+		case optionText:
+			bad = unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
+		case headerText:
+			bad = r < 0x20 && r != '\t' || r == 0x7f
+		}
+		if bad {
+			return controlName(r)
+		}
+	}
+	return ""
+}
+
+// controlName names a control character for a message.
+func controlName(r rune) string {
+	switch r {
+	case 0:
+		return "a NUL"
+	case '\n', '\r':
+		return "a line break"
+	case '\t':
+		return "a tab"
+	}
+	return fmt.Sprintf("a control character (%U)", r)
+}
+
+// rule is what a message says a value of this kind must be.
+func (k textKind) rule() string {
+	switch k {
+	case optionText:
+		return "a recipe option is UTF-8 text without control characters but tabs and line breaks"
+	case headerText:
+		return "a header value is one line, without control characters but tabs"
+	}
+	return "it must be one line of UTF-8 text without control characters"
+}
+
+// str reads a scalar as one line of text (see strKind).
 func (d *decoder) str(n ast.Node, path string) (scalar, bool) {
+	return d.strKind(n, path, lineText)
+}
+
+// strKind reads a scalar as a string, expanding ${...} in YAML strings, and
+// checks that it holds only what kind allows. Numbers and booleans are
+// taken as written ("name: 2048" is the string "2048").
+func (d *decoder) strKind(n ast.Node, path string, kind textKind) (scalar, bool) {
 	n = d.resolve(n, path)
 	if n == nil {
 		return scalar{}, false
@@ -225,7 +312,19 @@ func (d *decoder) str(n ast.Node, path string) (scalar, bool) {
 		d.errorf(n, path, "environment variable %q is not set", name)
 		ok = false
 	}
-	return s, ok
+	if !ok {
+		return s, false
+	}
+	// The value as written is shown, never what came from the environment.
+	if f := kind.fault(s.raw); f != "" {
+		d.errorf(n, path, "%s holds %s; %s", quote(s.raw), f, kind.rule())
+		return s, false
+	}
+	if f := kind.fault(s.value); f != "" {
+		d.errorf(n, path, "%s holds %s from the environment; %s", quote(s.raw), f, kind.rule())
+		return s, false
+	}
+	return s, true
 }
 
 // entry is one key of a mapping, after merge keys are applied.
@@ -386,7 +485,7 @@ func (d *decoder) value(n ast.Node, path string, depth int, secrets *[]string) (
 	case *ast.NanNode:
 		return math.NaN(), true
 	case *ast.StringNode, *ast.LiteralNode:
-		s, ok := d.str(n, path)
+		s, ok := d.strKind(n, path, optionText)
 		*secrets = append(*secrets, s.secrets...)
 		return s.value, ok
 	case *ast.SequenceNode:

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/expr-lang/expr"
@@ -140,7 +141,10 @@ func NewRules(opts Options) (Recipe, error) {
 				if !ok {
 					return nil, &RuleError{Path: []any{"otherwise", "reason"}, Err: fmt.Errorf("must be text, not %s", describeValue(s))}
 				}
-				r.otherwise.Reason = str
+				if err := oneLine(str); err != nil {
+					return nil, &RuleError{Path: []any{"otherwise", "reason"}, Err: err}
+				}
+				r.otherwise.Reason = strings.TrimSpace(str)
 			}
 		default:
 			return nil, &RuleError{Path: []any{"otherwise"}, Err: fmt.Errorf("must be a state (ok, notok, pending) or {state, reason}, not %s", describeValue(v))}
@@ -177,7 +181,10 @@ func compileRule(i int, item any) (rule, error) {
 		if !ok {
 			return rule{}, &RuleError{Path: []any{"rules", i, "reason"}, Err: fmt.Errorf("must be text, not %s", describeValue(s))}
 		}
-		ru.reason = str
+		if err := oneLine(str); err != nil {
+			return rule{}, &RuleError{Path: []any{"rules", i, "reason"}, Err: err}
+		}
+		ru.reason = strings.TrimSpace(str)
 	}
 	prog, err := compileWhen(when)
 	if err != nil {
@@ -360,4 +367,19 @@ func newRulesEnv(resp *Response, parseJSON bool) *rulesEnv {
 		return strings.TrimSpace(doc.Find(selector).First().Text())
 	}
 	return env
+}
+
+// oneLine checks a reason: it lands on a tile, in a page to PagerDuty and
+// in the database, so it is one line without control characters
+// (whitespace around it is trimmed).
+func oneLine(s string) error {
+	for _, r := range strings.TrimSpace(s) {
+		switch {
+		case r == '\n' || r == '\r':
+			return errors.New("must be one line of text: it holds a line break")
+		case unicode.IsControl(r):
+			return fmt.Errorf("must be one line of text: it holds a control character (%U)", r)
+		}
+	}
+	return nil
 }

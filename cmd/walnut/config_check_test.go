@@ -49,3 +49,37 @@ sites:
 		}
 	})
 }
+
+// TestConfigCheckRefusesNUL: a NUL that serve's first database write would
+// choke on is the config's mistake, told by config check with its place,
+// and serve stops on it before touching the database.
+func TestConfigCheckRefusesNUL(t *testing.T) {
+	t.Parallel()
+	cfg := writeConfig(t, `sites:
+  - name: API
+    group: ${TEAM}
+    url: https://api.example.com
+    recipe:
+      name: rules
+      rules:
+        - {when: 'status == 200', reason: "up\0"}
+`)
+	environ := fakeEnv(map[string]string{"TEAM": "Apps\x00", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", "PORT": "0"})
+	for _, args := range [][]string{{"config", "check", "--config", cfg}, {"serve", "--config", cfg}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr, environ); code != exitError {
+			t.Fatalf("%s: exit %d, want %d: %s", args[0], code, exitError, stderr.String())
+		}
+		for _, want := range []string{
+			`walnut.yaml:3:12: sites[0].group: "${TEAM}" holds a NUL from the environment`,
+			`walnut.yaml:8:43: sites[0].recipe.rules[0].reason: "up\x00" holds a NUL`,
+		} {
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("%s: stderr lacks %q:\n%s", args[0], want, stderr.String())
+			}
+		}
+		if strings.Contains(stderr.String(), "database") || strings.Contains(stderr.String(), "SQLSTATE") {
+			t.Errorf("%s reached the database:\n%s", args[0], stderr.String())
+		}
+	}
+}
