@@ -14,7 +14,7 @@ import (
 // older shape ({"status":{"Production":"green",…}}). Every watched system
 // green is ok; blue, Heroku's colour for maintenance, is pending, as a
 // Statuspage maintenance is; any other colour is notok. The worst state wins
-// and the reason names the systems in it.
+// and the reason names the systems in it, and v4's current incidents.
 type heroku struct {
 	systems []string // watch only these; nil for all
 }
@@ -46,7 +46,8 @@ type herokuSystem struct {
 // Check implements Recipe.
 func (h *heroku) Check(_ context.Context, resp *Response, _ FetchFunc) Verdict {
 	var doc struct {
-		Status json.RawMessage `json:"status"`
+		Status    json.RawMessage `json:"status"`
+		Incidents json.RawMessage `json:"incidents"`
 	}
 	if v, ok := decodeAPI("Heroku", resp, &doc); !ok {
 		return v
@@ -98,13 +99,47 @@ func (h *heroku) Check(_ context.Context, resp *Response, _ FetchFunc) Verdict {
 			judge(systems[i])
 		}
 	}
+	var v Verdict
 	switch {
 	case len(bad) > 0:
-		return Verdict{State: NotOK, Reason: "Heroku: " + strings.Join(bad, ", ")}
+		v = Verdict{State: NotOK, Reason: "Heroku: " + strings.Join(bad, ", ")}
 	case len(blue) > 0:
-		return Verdict{State: Pending, Reason: "Heroku: " + strings.Join(blue, ", ")}
+		v = Verdict{State: Pending, Reason: "Heroku: " + strings.Join(blue, ", ")}
+	default:
+		return Verdict{State: OK}
 	}
-	return Verdict{State: OK}
+	// The current incidents' titles say what is going on, but not which
+	// system they concern: they are told only when every system is
+	// watched, so that one about Apps is never given as Data's reason.
+	if h.systems == nil {
+		v.Reason += herokuIncidents(doc.Incidents)
+	}
+	return v
+}
+
+// herokuIncidents is " (TITLE)" or " (TITLE, and N more)" for v4's list of
+// current incidents, or "" without one; an incident list of another shape
+// is left out rather than failing the verdict.
+func herokuIncidents(raw json.RawMessage) string {
+	var incidents []struct {
+		Title string `json:"title"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &incidents) != nil {
+		return ""
+	}
+	var titles []string
+	for _, in := range incidents {
+		if t := clip(in.Title); t != "" {
+			titles = append(titles, t)
+		}
+	}
+	switch len(titles) {
+	case 0:
+		return ""
+	case 1:
+		return " (" + titles[0] + ")"
+	}
+	return fmt.Sprintf(" (%s, and %d more)", titles[0], len(titles)-1)
 }
 
 func herokuBad(s herokuSystem) string {

@@ -17,6 +17,17 @@ func herokuV4(t *testing.T, apps, data string) map[string]route {
       "status": "`+data+`"`)}}
 }
 
+// herokuIncident is herokuV4 with v4's incidents list set to incidents.
+func herokuIncident(t *testing.T, apps, data, incidents string) map[string]route {
+	r := herokuV4(t, apps, data)
+	body := r[herokuPath].body
+	if !strings.Contains(body, `"incidents": []`) {
+		t.Fatal(`the v4 fixture has no "incidents": []`)
+	}
+	r[herokuPath] = route{body: strings.Replace(body, `"incidents": []`, `"incidents": `+incidents, 1)}
+	return r
+}
+
 func herokuV3(t *testing.T, production, development string) map[string]route {
 	return map[string]route{herokuPath: {body: fixture(t, "heroku-status-v3.json",
 		`"Production": "green"`, `"Production": "`+production+`"`,
@@ -38,6 +49,11 @@ func TestHeroku(t *testing.T) {
 		"BlueNotWatched":    {routes: herokuV4(t, "green", "blue"), opts: Options{"systems": []any{"Apps"}}, want: OK},
 		"MissingBeatsBlue":  {routes: herokuV4(t, "blue", "green"), opts: Options{"systems": []any{"Apps", "Runtime"}}, want: NotOK, reason: `Heroku: system "Runtime" not found`},
 		"UnknownColour":     {routes: herokuV4(t, "purple", "green"), want: NotOK, reason: "Heroku: Apps purple"},
+		"BlueWithIncident":  {routes: herokuIncident(t, "green", "blue", `[{"title":"Heroku Postgres maintenance","created_at":"2026-12-02T05:00:00Z","full_url":"https://status.heroku.com/incidents/2890","updates":[{"update_type":"scheduled","contents":"Upgrading databases."}]}]`), want: Pending, reason: "Heroku: Data maintenance (Heroku Postgres maintenance)"},
+		"RedWithIncidents":  {routes: herokuIncident(t, "red", "green", `[{"title":"Increased  error\nrates"},{"title":"Slow builds"}]`), want: NotOK, reason: "Heroku: Apps red (Increased error rates, and 1 more)"},
+		"IncidentUntitled":  {routes: herokuIncident(t, "green", "blue", `[{"title":""}]`), want: Pending, reason: "Heroku: Data maintenance"},
+		"IncidentsOddShape": {routes: herokuIncident(t, "green", "blue", `{"title":"x"}`), want: Pending, reason: "Heroku: Data maintenance"},
+		"IncidentNotTold":   {routes: herokuIncident(t, "green", "blue", `[{"title":"Apps routing errors"}]`), opts: Options{"systems": "data"}, want: Pending, reason: "Heroku: Data maintenance"},
 		"OldProductionBlue": {routes: herokuV3(t, "blue", "green"), want: Pending, reason: "Heroku: Production maintenance"},
 		"UpperCaseGreen":    {routes: herokuV4(t, "GREEN", "green"), want: OK},
 		"SystemsNarrow":     {routes: herokuV4(t, "green", "red"), opts: Options{"systems": []any{"Apps"}}, want: OK},
