@@ -75,9 +75,9 @@ func Check(ctx context.Context, client *http.Client, site Site, now func() time.
 		if now == nil {
 			now = time.Now
 		}
-		return Result{Probe: store.Probe{SiteID: site.ID, At: now(), State: store.StateNotOK, Reason: err.Error()}}
+		return Result{Probe: store.Probe{SiteID: site.ID, At: now(), State: store.StateNotOK, Reason: newScrubber(site, nil).clean(err.Error())}}
 	}
-	o := probe(ctx, client, conf, site, now, newScrubber(site))
+	o := probe(ctx, client, conf, site, now, newScrubber(site, nil))
 	return Result{Probe: o.probe, Cert: o.cert}
 }
 

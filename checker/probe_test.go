@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/walnut-board/walnut/recipes"
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -583,24 +584,27 @@ func TestScrubber(t *testing.T) {
 
 	tests := map[string]struct {
 		site Site
+		base *secret.Scrubber
 		in   string
 		want string
 	}{
-		"DeclaredSecret":   {Site{Secrets: []string{"s3cr3t"}}, "bad s3cr3t here", "bad *** here"},
-		"ShortSecretToo":   {Site{Secrets: []string{"ab"}}, "xaby", "x***y"},
-		"LongestFirst":     {Site{Secrets: []string{"abc", "abcdef"}}, "abcdef", "***"},
-		"WholeURL":         {Site{URL: "https://h.example/p?t=0123456789"}, "GET https://h.example/p?t=0123456789 failed", "GET *** failed"},
-		"QueryValue":       {Site{URL: "https://h.example/p?t=0123456789"}, "token 0123456789", "token ***"},
-		"EscapedValue":     {Site{URL: "https://h.example/p?t=a%2Fb%2Fc%2Fd%2Fe"}, "a%2Fb%2Fc%2Fd%2Fe and a/b/c/d/e", "*** and ***"},
-		"Password":         {Site{URL: "https://u:pw@h.example/"}, "pw rejected", "*** rejected"},
-		"ShortQueryKept":   {Site{URL: "https://h.example/p?page=2"}, "HTTP 200", "HTTP 200"},
-		"WhitespaceFolded": {Site{}, "a\n  b\tc", "a b c"},
-		"NoSecrets":        {Site{}, "HTTP 503 Service Unavailable", "HTTP 503 Service Unavailable"},
+		"DeclaredSecret":        {site: Site{Secrets: []string{"s3cr3t"}}, in: "bad s3cr3t here", want: "bad *** here"},
+		"ShortSecretAsWord":     {site: Site{Secrets: []string{"ab"}}, in: "ab rejected, xaby", want: "*** rejected, xaby"},
+		"LongestFirst":          {site: Site{Secrets: []string{"abc", "abcdef"}}, in: "abcdef", want: "***"},
+		"QueryString":           {site: Site{URL: "https://h.example/p?t=0123456789"}, in: "GET https://h.example/p?t=0123456789 failed", want: "GET https://h.example/p?*** failed"},
+		"QueryValue":            {site: Site{URL: "https://h.example/p?t=0123456789"}, in: "token 0123456789", want: "token ***"},
+		"EscapedValue":          {site: Site{URL: "https://h.example/p?t=a%2Fb%2Fc%2Fd%2Fe"}, in: "a%2Fb%2Fc%2Fd%2Fe and a/b/c/d/e", want: "*** and ***"},
+		"Password":              {site: Site{URL: "https://u:pw@h.example/"}, in: "pw rejected", want: "*** rejected"},
+		"ShortQueryValueByName": {site: Site{URL: "https://h.example/p?page=2&a=1"}, in: "HTTP 200, a=1, page 2", want: "HTTP 200, a=***, page 2"},
+		"LiteralHeader":         {site: Site{Headers: map[string]string{"Authorization": "Bearer abc123"}}, in: "echo: Bearer abc123 / abc123", want: "echo: *** / ***"},
+		"SinkCredential":        {base: secret.New("R0UTINGKEY"), in: "key R0UTINGKEY", want: "key ***"},
+		"WhitespaceFolded":      {in: "a\n  b\tc", want: "a b c"},
+		"NoSecrets":             {in: "HTTP 503 Service Unavailable", want: "HTTP 503 Service Unavailable"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if got := newScrubber(tt.site).clean(tt.in); got != tt.want {
+			if got := newScrubber(tt.site, tt.base).clean(tt.in); got != tt.want {
 				t.Errorf("clean(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})

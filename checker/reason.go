@@ -8,11 +8,12 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/walnut-board/walnut/secret"
 )
 
 // errTooManyRedirects ends a redirect chain longer than maxRedirects.
@@ -187,48 +188,23 @@ func innermost(err error) error {
 	}
 }
 
-// minGuessedSecret is the shortest URL-derived value scrubbed: "?page=2"
-// holds no secret, and scrubbing "2" would turn "HTTP 200" into "HTTP ***00".
-const minGuessedSecret = 8
+// scrubber hides, in reason text, what the site's request carries in
+// confidence: every query and header value, every ${…} value (Site.Secrets),
+// and what the caller adds for every site (the alert sinks' credentials). An
+// upstream may echo any of them; see package secret for the rule.
+type scrubber struct{ s *secret.Scrubber }
 
-// scrubber replaces secrets in reason text with "***". It knows the site's
-// declared secrets and, as a further defence, the URL itself, its query
-// values and its password when they are long enough to be tokens.
-type scrubber []string
-
-func newScrubber(site Site) scrubber {
-	var s scrubber
-	add := func(v string, min int) {
-		if len(v) >= min && v != "" && !slices.Contains(s, v) {
-			s = append(s, v)
-		}
-	}
-	for _, v := range site.Secrets {
-		add(v, 1)
-	}
-	add(site.URL, minGuessedSecret)
-	if u, err := url.Parse(site.URL); err == nil {
-		add(u.RawQuery, minGuessedSecret)
-		for _, vs := range u.Query() {
-			for _, v := range vs {
-				add(v, minGuessedSecret)
-				add(url.QueryEscape(v), minGuessedSecret)
-			}
-		}
-		if p, ok := u.User.Password(); ok {
-			add(p, 1)
-		}
-	}
-	// Longest first, so a secret containing another is replaced whole.
-	slices.SortFunc(s, func(a, b string) int { return len(b) - len(a) })
-	return s
+func newScrubber(site Site, base *secret.Scrubber) scrubber {
+	s := base.Clone()
+	s.AddURL(site.URL)
+	s.AddHeaders(site.Headers)
+	s.Add(site.Secrets...)
+	return scrubber{s}
 }
 
 // clean scrubs and shortens a reason.
 func (s scrubber) clean(reason string) string {
-	for _, v := range s {
-		reason = strings.ReplaceAll(reason, v, "***")
-	}
+	reason = s.s.Scrub(reason)
 	reason = strings.Join(strings.Fields(reason), " ")
 	if len(reason) > maxReason {
 		cut := maxReason

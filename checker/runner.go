@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -25,6 +26,9 @@ type Options struct {
 	// Backoff is the delay before a crashed runner restarts, attempt counting
 	// from 1; nil means 1s doubling up to 1 min.
 	Backoff func(attempt int) time.Duration
+	// Secrets are hidden from every site's reasons besides what the site's
+	// own request carries: the alert sinks' credentials. Nil adds none.
+	Secrets *secret.Scrubber
 	// LateFunc, when set, hears how late each probe starts against its
 	// schedule: the time from its tick to the start of the probe.
 	LateFunc func(late time.Duration)
@@ -102,7 +106,7 @@ func NewRunner(site Site, sink Sink, logger *slog.Logger, opts Options) *Runner 
 		sink:   sink,
 		logger: logger.With("site", site.Slug),
 		opts:   opts.withDefaults(),
-		scrub:  newScrubber(site),
+		scrub:  newScrubber(site, opts.Secrets),
 		done:   make(chan probeResult, 1),
 	}
 	r.tlsConf, r.tlsErr = site.tlsConfig()
@@ -284,7 +288,7 @@ func (r *Runner) probeJob(ctx context.Context, due time.Time) {
 func (r *Runner) probeAndSend(ctx context.Context) bool {
 	var out outcome
 	if r.tlsErr != nil {
-		out.probe = store.Probe{SiteID: r.site.ID, At: r.opts.Now(), State: store.StateNotOK, Reason: r.tlsErr.Error()}
+		out.probe = store.Probe{SiteID: r.site.ID, At: r.opts.Now(), State: store.StateNotOK, Reason: r.scrub.clean(r.tlsErr.Error())}
 	} else {
 		out = probe(ctx, r.client, r.tlsConf, r.site, r.opts.Now, r.scrub)
 	}

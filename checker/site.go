@@ -40,8 +40,9 @@ type Site struct {
 	// probes in a row span longer, they are notok, "pending for 2h10m".
 	// 0 means no limit.
 	MaxPending time.Duration
-	// Secrets are values to scrub from any reason, replaced by "***", as a
-	// last defence: the checker's own reasons never quote the URL anyway.
+	// Secrets are the values that came from ${…} (in the URL, headers, body
+	// or recipe), hidden from every reason like the URL's query values and
+	// the headers' values: an upstream may echo them.
 	Secrets []string
 
 	// Kind is KindTCP for tcp:// and tls:// URLs: the probe connects (and

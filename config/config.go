@@ -25,6 +25,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/walnut-board/walnut/secret"
 )
 
 // RecipeBuilder builds a site's recipe from its name and options. cmd passes
@@ -350,7 +352,7 @@ func (d *decoder) optionNode(recipe ast.Node, err error) ast.Node {
 // recipeError records a RecipeBuilder's error. The builder may quote an
 // option that came from the environment, so its message is scrubbed.
 func (d *decoder) recipeError(line, col int, path string, err error, secrets []string) {
-	msg := scrub(err.Error(), secrets)
+	msg := secret.New(secrets...).Scrub(err.Error())
 	e := d.add(line, col, path, "%s", msg)
 	if msg == err.Error() {
 		e.err = err

@@ -721,7 +721,7 @@ sites:
 			env: map[string]string{"SLUG": "hunter2", "CONFIRM": "-7", "RECIPE": "nope"},
 			want: []string{
 				`walnut.yaml:5:14: sites[0].confirm: "${CONFIRM}" must be at least 1`,
-				`walnut.yaml:6:13: sites[0].recipe: unknown recipe "[redacted]"`,
+				`walnut.yaml:6:13: sites[0].recipe: unknown recipe "***"`,
 				`walnut.yaml:8:11: sites[1].slug: duplicate slug "${SLUG}" (first used at line 3)`,
 			},
 		},
@@ -748,7 +748,7 @@ sites:
       fail: ${TOKEN}
 `,
 			env:  map[string]string{"TOKEN": "hunter2"},
-			want: []string{`walnut.yaml:5:7: sites[0].recipe: bad option fail: [redacted]`},
+			want: []string{`walnut.yaml:5:7: sites[0].recipe: bad option fail: ***`},
 		},
 		{
 			name: "DefaultRecipeErrorReportedOnce",

@@ -60,16 +60,6 @@ func redact(u *url.URL) string {
 	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }
 
-// scrub replaces each secret in s, longest first.
-func scrub(s string, secrets []string) string {
-	for _, v := range secrets {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return s
-}
-
 // spec is what one map in the file says about a site: a site entry, or the
 // defaults. A nil field was not given, or was wrong (see bad).
 type spec struct {

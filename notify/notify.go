@@ -13,12 +13,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/walnut-board/walnut/config"
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -177,16 +179,60 @@ func SinksFromEnv(env Env, hc *http.Client, st *store.Store, logger *slog.Logger
 		logger = slog.New(slog.DiscardHandler)
 	}
 	sinks := map[string]Sink{}
+	// Each sink hides every sink's credentials in what it reports, not only
+	// its own: a receiver may echo anything it was ever sent.
+	creds := Credentials(env)
 	if key := env.get("PAGERDUTY_ROUTING_KEY"); key != "" {
-		sinks[SinkPagerDuty] = NewPagerDuty(key, env.get("PAGERDUTY_EVENTS_URL"), hc)
+		pd := NewPagerDuty(key, env.get("PAGERDUTY_EVENTS_URL"), hc)
+		pd.scrub = creds
+		sinks[SinkPagerDuty] = pd
 	}
-	if s := slackFromEnv(env, hc, st, logger); s != nil {
+	switch s := slackFromEnv(env, hc, st, logger).(type) {
+	case *Slack:
+		s.scrub = creds
+		sinks[SinkSlack] = s
+	case *SlackBot:
+		s.api.scrub = creds
 		sinks[SinkSlack] = s
 	}
 	if u := env.get("WALNUT_WEBHOOK_URL"); u != "" {
-		sinks[SinkWebhook] = NewWebhook(u, env.get("WALNUT_WEBHOOK_SECRET"), hc)
+		w := NewWebhook(u, env.get("WALNUT_WEBHOOK_SECRET"), hc)
+		w.scrub = creds
+		sinks[SinkWebhook] = w
 	}
 	return sinks
+}
+
+// Credentials are what the environment gives Walnut to reach its alert
+// sinks and PagerDuty's API: PAGERDUTY_ROUTING_KEY, PAGERDUTY_API_TOKEN,
+// SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_WEBHOOK_URL,
+// WALNUT_WEBHOOK_URL and WALNUT_WEBHOOK_SECRET. Whatever the sinks and the
+// checker report passes through it, so that none of them shows.
+func Credentials(env Env) *secret.Scrubber {
+	s := &secret.Scrubber{}
+	for _, k := range []string{"PAGERDUTY_ROUTING_KEY", "PAGERDUTY_API_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "WALNUT_WEBHOOK_SECRET"} {
+		s.Add(env.get(k))
+	}
+	for _, k := range []string{"SLACK_WEBHOOK_URL", "WALNUT_WEBHOOK_URL"} {
+		s.Merge(urlCredentials(env.get(k)))
+	}
+	return s
+}
+
+// urlCredentials hides a URL that is itself a credential, as a Slack
+// webhook's is: whole, its path (where Slack keeps the secret), and its
+// user, password and query values.
+func urlCredentials(raw string) *secret.Scrubber {
+	s := &secret.Scrubber{}
+	if raw == "" {
+		return s
+	}
+	s.Add(raw)
+	s.AddURL(raw)
+	if u, err := url.Parse(raw); err == nil && strings.Trim(u.Path, "/") != "" {
+		s.Add(u.Path, u.EscapedPath())
+	}
+	return s
 }
 
 // slackFromEnv is the bot when SLACK_BOT_TOKEN and SLACK_CHANNEL are set

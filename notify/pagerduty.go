@@ -15,6 +15,7 @@ import (
 
 	"github.com/PagerDuty/go-pagerduty"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -28,6 +29,9 @@ const DefaultPagerDutyEventsURL = "https://events.pagerduty.com"
 type PagerDuty struct {
 	routingKey string
 	client     *pagerduty.Client
+	// scrub hides the routing key (and, from SinksFromEnv, every sink's
+	// credentials) in what PagerDuty answers.
+	scrub *secret.Scrubber
 }
 
 // NewPagerDuty returns the sink; events go to eventsURL + /v2/enqueue.
@@ -37,7 +41,7 @@ func NewPagerDuty(routingKey, eventsURL string, hc *http.Client) *PagerDuty {
 	}
 	c := pagerduty.NewClient("", pagerduty.WithV2EventsAPIEndpoint(strings.TrimSuffix(eventsURL, "/")))
 	c.HTTPClient = retryAfterRecorder{hc}
-	return &PagerDuty{routingKey: routingKey, client: c}
+	return &PagerDuty{routingKey: routingKey, client: c, scrub: secret.New(routingKey)}
 }
 
 // DedupKey is the PagerDuty dedup_key of a site.
@@ -112,9 +116,7 @@ func (p *PagerDuty) Send(ctx context.Context, n Notice) error {
 		// The error is logged and kept on the notification's row: an
 		// endpoint that quotes the event back must not put the routing
 		// key there.
-		if p.routingKey != "" {
-			msg = strings.ReplaceAll(msg, p.routingKey, "[PAGERDUTY_ROUTING_KEY]")
-		}
+		msg = p.scrub.Scrub(msg)
 		err = fmt.Errorf("pagerduty %s: %s", ev.Action, msg)
 		switch {
 		case apiErr.RateLimited():

@@ -214,3 +214,45 @@ func TestMaintenanceWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestSinksHideEveryCredential: a receiver that echoes every credential
+// Walnut holds (its own and the other sinks') gets none of them into the
+// error that is logged, stored and shown on /healthz.
+func TestSinksHideEveryCredential(t *testing.T) {
+	t.Parallel()
+	var creds []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		echo := strings.Join(append(slices.Clone(creds), r.URL.String(), r.Header.Get("Authorization")), " ")
+		json.NewEncoder(w).Encode(map[string]any{"message": echo, "errors": []string{echo}}) //nolint:errcheck // a test fake
+	}))
+	defer srv.Close()
+	env := map[string]string{
+		"PAGERDUTY_ROUTING_KEY": "pd-routing-key-0001",
+		"PAGERDUTY_EVENTS_URL":  srv.URL,
+		"PAGERDUTY_API_TOKEN":   "pd-api-token-0002",
+		"SLACK_WEBHOOK_URL":     srv.URL + "/services/T0/B0/slack-path-0003",
+		"SLACK_SIGNING_SECRET":  "slack-signing-0004",
+		"WALNUT_WEBHOOK_URL":    srv.URL + "/hook?sig=hook-query-0005&k=7",
+		"WALNUT_WEBHOOK_SECRET": "hook-secret-0006",
+	}
+	creds = []string{"pd-routing-key-0001", "pd-api-token-0002", "/services/T0/B0/slack-path-0003", "slack-signing-0004", "hook-query-0005", "k=7", "hook-secret-0006"}
+	sinks := SinksFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, srv.Client(), nil, nil)
+	if len(sinks) != 3 {
+		t.Fatalf("sinks %v, want pagerduty, slack and webhook", Names(sinks))
+	}
+	for name, sink := range sinks {
+		err := sink.Send(t.Context(), testNotice)
+		if err == nil {
+			t.Fatalf("%s: a 400 was taken for delivered", name)
+		}
+		for _, c := range append(creds, "slack-path-0003") {
+			if strings.Contains(err.Error(), c) {
+				t.Errorf("%s: error %q shows %q", name, err, c)
+			}
+		}
+		if !strings.Contains(err.Error(), "***") {
+			t.Errorf("%s: error %q does not say what was hidden", name, err)
+		}
+	}
+}

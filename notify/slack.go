@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -19,12 +20,15 @@ import (
 // (SLACK_WEBHOOK_URL): Block Kit in an attachment coloured by state, with a
 // link to the site's page.
 type Slack struct {
-	url string
-	hc  *http.Client
+	url   string
+	hc    *http.Client
+	scrub *secret.Scrubber // the URL, and from SinksFromEnv every sink's credentials
 }
 
 // NewSlack returns the sink for an incoming webhook URL.
-func NewSlack(url string, hc *http.Client) *Slack { return &Slack{url: url, hc: hc} }
+func NewSlack(url string, hc *http.Client) *Slack {
+	return &Slack{url: url, hc: hc, scrub: urlCredentials(url)}
+}
 
 var slackColors = map[store.State]string{
 	store.StateOK:      "#2eb67d",
@@ -149,7 +153,7 @@ func emoji(s store.State) string {
 // Send posts the message. Slack answers 200 "ok", 429 with Retry-After, 4xx
 // for a bad or revoked URL (permanent) and 5xx when it is unwell.
 func (s *Slack) Send(ctx context.Context, n Notice) error {
-	_, _, err := postJSON(ctx, s.hc, "slack", s.url, slackMessageFor(n), nil, nil)
+	_, _, err := postJSON(ctx, s.hc, "slack", s.url, slackMessageFor(n), nil, s.scrub)
 	return err
 }
 
@@ -160,14 +164,11 @@ const answerMax = 64 << 10
 // postJSON posts v to url, with headers set by header (a signature, a
 // token; nil for none), and returns a 2xx answer's body and headers. A
 // transport error is retried; any other status is classified by
-// httpError. sink starts every error. scrub, if not nil, takes a secret
-// the request carried out of the answer or transport error an error quotes,
-// in case the other end echoed it; the URL never appears in an error (a
-// Slack webhook URL is itself the secret).
-func postJSON(ctx context.Context, hc *http.Client, sink, url string, v any, header func(body []byte, h http.Header), scrub func(string) string) ([]byte, http.Header, error) {
-	if scrub == nil {
-		scrub = func(s string) string { return s }
-	}
+// httpError. sink starts every error. scrub takes the secrets the request
+// carried out of the answer or transport error an error quotes, in case the
+// other end echoed them; the URL never appears in an error (a Slack webhook
+// URL is itself the secret).
+func postJSON(ctx context.Context, hc *http.Client, sink, url string, v any, header func(body []byte, h http.Header), scrub *secret.Scrubber) ([]byte, http.Header, error) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return nil, nil, &PermanentError{Err: fmt.Errorf("%s: encode: %w", sink, err)}
@@ -184,17 +185,17 @@ func postJSON(ctx context.Context, hc *http.Client, sink, url string, v any, hea
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: post failed: %s", sink, scrub(transportReason(err)))
+		return nil, nil, fmt.Errorf("%s: post failed: %s", sink, scrub.Scrub(transportReason(err)))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, answerMax))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: read answer: %s", sink, scrub(err.Error()))
+		return nil, nil, fmt.Errorf("%s: read answer: %s", sink, scrub.Scrub(err.Error()))
 	}
 	if resp.StatusCode/100 != 2 {
 		// Scrubbed before it is cut: a token cut in two would no longer
 		// be recognised.
-		return nil, nil, httpError(sink, resp, truncate(scrub(strings.ToValidUTF8(string(raw), "\uFFFD")), 200))
+		return nil, nil, httpError(sink, resp, truncate(scrub.Scrub(strings.ToValidUTF8(string(raw), "\uFFFD")), 200))
 	}
 	return raw, resp.Header, nil
 }

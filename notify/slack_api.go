@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/walnut-board/walnut/secret"
 )
 
 // slackAPI calls the two Slack Web API methods the bot needs. Slack answers
@@ -16,6 +18,10 @@ type slackAPI struct {
 	base  string // such as https://slack.com/api
 	token string
 	hc    *http.Client
+	// scrub hides the token (and, from SinksFromEnv, every sink's
+	// credentials) in what came from elsewhere (an answer body, a
+	// transport error), in case something echoed it.
+	scrub *secret.Scrubber
 }
 
 // slackCall is the JSON body of chat.postMessage and chat.update.
@@ -104,7 +110,7 @@ func (a *slackAPI) call(ctx context.Context, method string, body slackCall) (sla
 	if ans.OK {
 		return ans, nil
 	}
-	ae := &SlackAPIError{Method: method, Code: a.scrub(ans.Error), Detail: truncate(a.scrub(strings.Join(ans.Metadata.Messages, "; ")), 300)}
+	ae := &SlackAPIError{Method: method, Code: a.scrub.Scrub(ans.Error), Detail: truncate(a.scrub.Scrub(strings.Join(ans.Metadata.Messages, "; ")), 300)}
 	if ae.Code == "" {
 		ae.Code = "unknown_error"
 	}
@@ -115,13 +121,4 @@ func (a *slackAPI) call(ctx context.Context, method string, body slackCall) (sla
 		return ans, ae
 	}
 	return ans, &PermanentError{Err: ae}
-}
-
-// scrub removes the token from text that came from elsewhere (an answer
-// body, a transport error), in case something echoed it.
-func (a *slackAPI) scrub(s string) string {
-	if a.token == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, a.token, "[SLACK_BOT_TOKEN]")
 }

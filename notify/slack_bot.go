@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -52,7 +53,7 @@ func NewSlackBot(token, channel, apiURL string, threads SlackThreads, hc *http.C
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &SlackBot{
-		api:     &slackAPI{base: strings.TrimSuffix(apiURL, "/"), token: token, hc: hc},
+		api:     &slackAPI{base: strings.TrimSuffix(apiURL, "/"), token: token, hc: hc, scrub: secret.New(token)},
 		channel: channel,
 		threads: threads,
 		logger:  logger,

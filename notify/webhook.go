@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -20,13 +21,15 @@ type Webhook struct {
 	url    string
 	secret []byte
 	hc     *http.Client
+	scrub  *secret.Scrubber // the URL and secret, and from SinksFromEnv every sink's credentials
 }
 
 // NewWebhook returns the sink; secret may be empty (unsigned).
-func NewWebhook(url, secret string, hc *http.Client) *Webhook {
-	w := &Webhook{url: url, hc: hc}
-	if secret != "" {
-		w.secret = []byte(secret)
+func NewWebhook(url, key string, hc *http.Client) *Webhook {
+	w := &Webhook{url: url, hc: hc, scrub: urlCredentials(url)}
+	if key != "" {
+		w.secret = []byte(key)
+		w.scrub.Add(key)
 	}
 	return w
 }
@@ -61,6 +64,6 @@ func (w *Webhook) Send(ctx context.Context, n Notice) error {
 	if w.secret != nil {
 		sign = func(body []byte, h http.Header) { h.Set(SignatureHeader, Sign(w.secret, body)) }
 	}
-	_, _, err := postJSON(ctx, w.hc, "webhook", w.url, p, sign, nil)
+	_, _, err := postJSON(ctx, w.hc, "webhook", w.url, p, sign, w.scrub)
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/views"
 )
 
@@ -101,32 +102,14 @@ func alertTime(t *time.Time, now time.Time) (string, string) {
 // TV, not a log.
 const detailMax = 160
 
-var (
-	// A URL keeps its scheme and host: a Slack webhook's path is its secret.
-	urlPattern = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)([^/\s"'<>?#]*@)?([^/\s"'<>?#]+)[^\s"'<>]*`)
-	// Slack tokens (xoxb-…, xapp-…) and bearer credentials.
-	slackToken = regexp.MustCompile(`(?i)\b(xox[a-z]|xapp)-[a-z0-9-]+`)
-	bearer     = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[^\s,;"'&]+`)
-	// key=…, "routing_key":"…", token: …
-	namedSecret = regexp.MustCompile(`(?i)\b(\w*(?:token|key|secret|password|signature))(["']?\s*[=:]\s*["']?)[^\s,;"'&}]+`)
-	// Anything else long and key-like: a PagerDuty routing key is 32
-	// characters of hex or base62.
-	keyLike = regexp.MustCompile(`\b[A-Za-z0-9_-]{24,}\b`)
-	spaces  = regexp.MustCompile(`\s+`)
-)
+var spaces = regexp.MustCompile(`\s+`)
 
 // scrubSecrets hides what may be a secret in what a sink answered. The
-// sinks take out the secrets they know (a token, a routing key) and keep
-// URLs out, but a receiver may echo what it was sent: URLs lose all but
-// scheme and host, and tokens and long key-like words are hidden. /healthz,
-// which needs no password, shows no more than the board.
-func scrubSecrets(d string) string {
-	d = urlPattern.ReplaceAllString(d, "$1$3/…")
-	d = slackToken.ReplaceAllString(d, "$1-…")
-	d = bearer.ReplaceAllString(d, "$1 …")
-	d = namedSecret.ReplaceAllString(d, "$1$2…")
-	return keyLike.ReplaceAllString(d, "…")
-}
+// sinks take out the credentials they know, but a receiver may echo what it
+// was sent: secret.Guess hides URLs past their host, tokens and long
+// key-like words. /healthz, which needs no password, shows no more than the
+// board.
+func scrubSecrets(d string) string { return secret.Guess(d) }
 
 // scrubDetail makes what a sink answered fit for a TV in an office: scrubbed
 // of secrets, without the "pagerduty trigger: " the footer already says,

@@ -30,17 +30,17 @@ func TestScrubDetail(t *testing.T) {
 		},
 		"SlackWebhookURL": {
 			sink: "slack", detail: "slack: HTTP 404: no_service at https://hooks.slack.com/services/T0000/B0000/XXXXXXXX",
-			want:   "HTTP 404: no_service at https://hooks.slack.com/…",
+			want:   "HTTP 404: no_service at https://hooks.slack.com/***",
 			hidden: []string{"T0000", "XXXXXXXX"},
 		},
 		"UserInfoAndQuery": {
 			sink: "webhook", detail: "webhook: HTTP 401: https://user:pass@example.com/hook?sig=abc",
-			want:   "HTTP 401: https://example.com/…",
+			want:   "HTTP 401: https://example.com/***",
 			hidden: []string{"user", "pass", "abc"},
 		},
 		"SlackToken": {
 			sink: "slack", detail: "slack: HTTP 403: invalid_auth for xoxb-1234-5678-abcdef",
-			want:   "HTTP 403: invalid_auth for xoxb-…",
+			want:   "HTTP 403: invalid_auth for xoxb-***",
 			hidden: []string{"abcdef"},
 		},
 		"NamedSecretsInAnEcho": {
@@ -49,7 +49,7 @@ func TestScrubDetail(t *testing.T) {
 		},
 		"LongKeyLikeWord": {
 			sink: "pagerduty", detail: "pagerduty trigger: HTTP 400: key 0123456789abcdef0123456789abcdef unknown",
-			want:   "HTTP 400: key … unknown",
+			want:   "HTTP 400: key *** unknown",
 			hidden: []string{"0123456789abcdef"},
 		},
 		"WordsThatNameAKeyStay": {

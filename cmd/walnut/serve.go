@@ -20,6 +20,7 @@ import (
 	"github.com/walnut-board/walnut/checker"
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/metrics"
+	"github.com/walnut-board/walnut/notify"
 	"github.com/walnut-board/walnut/recipes"
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/web"
@@ -112,7 +113,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		fmt.Fprintln(stderr, "walnut serve:", err)
 		return exitError
 	}
-	chk := checker.New(ntf.sink(observedSink{next: writer, metrics: mtr, slugs: &slugs}, &slugs), logger.With("component", "checker"), checker.Options{LateFunc: mtr.ObserveLate})
+	chk := checker.New(ntf.sink(observedSink{next: writer, metrics: mtr, slugs: &slugs}, &slugs), logger.With("component", "checker"), checker.Options{
+		LateFunc: mtr.ObserveLate,
+		// An upstream that echoes the sinks' credentials must not put
+		// them in a reason either.
+		Secrets: notify.Credentials(notify.Env(lookup)),
+	})
 	place := newPlacer(st, chk, logger.With("component", "lease"))
 	rl := &reloader{
 		path: configPath(*path, lookup), lookup: lookup, store: st, placer: place,
