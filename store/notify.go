@@ -124,7 +124,7 @@ func (s *Store) NotifyRoutesSync(ctx context.Context, routes []NotifyRoute) erro
 		if len(r.Sinks) == 0 {
 			continue
 		}
-		if err := s.q.NotifyRouteInsert(ctx, tx, dbsqlc.NotifyRouteInsertParams{Slug: r.Slug, Sinks: r.Sinks, Severity: r.Severity}); err != nil {
+		if err := s.q.NotifyRouteInsert(ctx, tx, dbsqlc.NotifyRouteInsertParams{Slug: r.Slug, Sinks: r.Sinks, Severity: cleanText(r.Severity, maxNameBytes)}); err != nil {
 			return fmt.Errorf("sync notify route of %s: %w", r.Slug, err)
 		}
 	}
@@ -211,7 +211,7 @@ func (st *NotifyStream) Next(ctx context.Context) (Notification, error) {
 // Done records what became of a notification: sent, failed, skipped, held,
 // maintenance or flapping.
 func (st *NotifyStream) Done(ctx context.Context, id int64, outcome, detail string) error {
-	if err := st.q.NotificationDone(ctx, st.tx, dbsqlc.NotificationDoneParams{ID: id, Outcome: outcome, Detail: detail}); err != nil {
+	if err := st.q.NotificationDone(ctx, st.tx, dbsqlc.NotificationDoneParams{ID: id, Outcome: cleanText(outcome, maxNameBytes), Detail: cleanText(detail, maxTextBytes)}); err != nil {
 		return fmt.Errorf("record notification %d: %w", id, err)
 	}
 	return nil
@@ -219,7 +219,7 @@ func (st *NotifyStream) Done(ctx context.Context, id int64, outcome, detail stri
 
 // Attempted records a failed attempt that will be retried.
 func (st *NotifyStream) Attempted(ctx context.Context, id int64, detail string) error {
-	if err := st.q.NotificationAttempt(ctx, st.tx, dbsqlc.NotificationAttemptParams{ID: id, Detail: detail}); err != nil {
+	if err := st.q.NotificationAttempt(ctx, st.tx, dbsqlc.NotificationAttemptParams{ID: id, Detail: cleanText(detail, maxTextBytes)}); err != nil {
 		return fmt.Errorf("record notification attempt %d: %w", id, err)
 	}
 	return nil
@@ -229,7 +229,7 @@ func (st *NotifyStream) Attempted(ctx context.Context, id int64, detail string) 
 func (st *NotifyStream) Close(ctx context.Context) error {
 	defer st.tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 	if err := st.q.NotifyStreamSet(ctx, st.tx, dbsqlc.NotifyStreamSetParams{
-		SiteID: st.SiteID, Sink: st.Sink, Told: dbsqlc.State(st.Told), Held: st.Held, HeldSince: st.HeldSince,
+		SiteID: st.SiteID, Sink: st.Sink, Told: dbsqlc.State(st.Told), Held: cleanText(st.Held, maxNameBytes), HeldSince: st.HeldSince,
 	}); err != nil {
 		return fmt.Errorf("save notify stream %d/%s: %w", st.SiteID, st.Sink, err)
 	}

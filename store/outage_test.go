@@ -2,18 +2,22 @@ package store_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/store/pglocal"
+	"github.com/walnut-board/walnut/store/storetest"
 )
 
 // TestWriterSurvivesDatabaseOutage stops PostgreSQL under a running writer:
 // probes made meanwhile wait in memory, and when the database is back they
-// are written in order, with the transitions they imply.
+// are written in order, with the transitions they imply, even when the
+// backlog holds a probe the database refuses.
 func TestWriterSurvivesDatabaseOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs its own PostgreSQL cluster")
@@ -49,14 +53,18 @@ func TestWriterSurvivesDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := store.New(pool)
-	ids, err := st.SiteSync(ctx, []store.SiteSpec{{Slug: "api", Name: "API", URL: "https://x/", Interval: time.Minute}})
+	ids, err := st.SiteSync(ctx, []store.SiteSpec{
+		{Slug: "api", Name: "API", URL: "https://x/", Interval: time.Minute},
+		{Slug: "vendor", Name: "Vendor", URL: "https://vendor/", Interval: time.Minute},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := testBundle{store: st, ids: ids, base: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 
 	flushes := make(chan store.Flush, 100)
-	w := store.NewWriter(st, discardLogger(), store.WriterOptions{
+	var logs storetest.Buffer
+	w := store.NewWriter(st, slog.New(slog.NewTextHandler(&logs, nil)), store.WriterOptions{
 		FlushInterval: 20 * time.Millisecond,
 		RetryBackoff:  func(int) time.Duration { return 50 * time.Millisecond },
 		FlushedFunc:   func(f store.Flush) { flushes <- f },
@@ -88,8 +96,12 @@ func TestWriterSurvivesDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The outage: the site goes down and comes back while nothing can be
-	// written.
-	for _, p := range b.probes("api", 1, store.StateNotOK, store.StateNotOK, store.StateOK) {
+	// written, and another site's probe in the backlog is one the database
+	// will refuse: the backlog goes as one batch, which must be split.
+	backlog := b.probes("api", 1, store.StateNotOK, store.StateNotOK, store.StateOK)
+	poison := b.probe("vendor", 1, "bogus")
+	backlog = append(backlog[:1], append([]store.Probe{poison}, backlog[1:]...)...)
+	for _, p := range backlog {
 		w.Add(p)
 	}
 	awaitFlush(true)
@@ -101,9 +113,19 @@ func TestWriterSurvivesDatabaseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	awaitFlush(false)
-	if w.Written() != 4 || w.Dropped() != 0 {
-		t.Fatalf("written %d dropped %d, want 4 and 0", w.Written(), w.Dropped())
+	waitFor(t, "the backlog written", func() bool { return w.Written() == 5 })
+	if w.Dropped() != 0 || w.Rejected() != 1 {
+		t.Fatalf("dropped %d rejected %d, want 0 and 1", w.Dropped(), w.Rejected())
+	}
+	vendor, err := st.SiteGetBySlug(ctx, "vendor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vendor.State != store.StateNotOK || !strings.HasPrefix(vendor.Reason, "probe could not be stored: ") {
+		t.Fatalf("vendor after the outage: %s %q, want notok, probe could not be stored", vendor.State, vendor.Reason)
+	}
+	if n := strings.Count(logs.String(), "database writes resumed"); n != 1 {
+		t.Fatalf("%d \"database writes resumed\" lines, want 1, after the outage:\n%s", n, logs.String())
 	}
 	trs, err := st.TransitionListBySite(ctx, ids["api"], 10)
 	if err != nil {

@@ -127,6 +127,7 @@ func (s *Store) writeProbes(ctx context.Context, batch []Probe, changes *[]Chang
 	if len(batch) == 0 {
 		return 0, nil
 	}
+	batch = cleanProbes(batch)
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("write %d probes: begin: %w", len(batch), err)

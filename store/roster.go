@@ -21,7 +21,9 @@ type Shift struct {
 }
 
 // RosterReplace makes the roster exactly shifts, in one transaction: the
-// import file is the roster's source of truth, so nothing is merged.
+// import file is the roster's source of truth, so nothing is merged. Names
+// and contacts are stored as cleanText makes them (the importer reports
+// unreadable fields by line before this).
 func (s *Store) RosterReplace(ctx context.Context, shifts []Shift) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -33,10 +35,11 @@ func (s *Store) RosterReplace(ctx context.Context, shifts []Shift) error {
 	}
 	for i, sh := range shifts {
 		err := s.q.RosterInsert(ctx, tx, dbsqlc.RosterInsertParams{
-			StartDay: pgDate(sh.Start), EndDay: pgDate(sh.End), Person: sh.Person, Contact: sh.Contact,
+			StartDay: pgDate(sh.Start), EndDay: pgDate(sh.End),
+			Person: cleanText(sh.Person, maxNameBytes), Contact: cleanText(sh.Contact, maxNameBytes),
 		})
 		if err != nil {
-			return fmt.Errorf("replace roster: shift %d (%s): %w", i+1, sh.Person, err)
+			return fmt.Errorf("replace roster: shift %d (%.40q): %w", i+1, sh.Person, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -62,12 +62,15 @@ func (s *Store) SiteSync(ctx context.Context, specs []SiteSpec) (map[string]int3
 	ids := make(map[string]int32, len(specs))
 	slugs := make([]string, len(specs))
 	for i, sp := range specs {
+		if len(sp.Slug) > maxSlugBytes || cleanText(sp.Slug, maxSlugBytes) != sp.Slug {
+			return nil, fmt.Errorf("sync site %.40q: a slug must be printable and at most %d bytes", sp.Slug, maxSlugBytes)
+		}
 		id, err := s.q.SiteUpsert(ctx, tx, dbsqlc.SiteUpsertParams{
 			Slug:       sp.Slug,
-			Name:       sp.Name,
-			Grp:        sp.Group,
-			Url:        sp.URL,
-			IntervalMs: int32(sp.Interval.Milliseconds()),
+			Name:       cleanText(sp.Name, maxNameBytes),
+			Grp:        cleanText(sp.Group, maxNameBytes),
+			Url:        cleanText(sp.URL, maxURLBytes),
+			IntervalMs: intervalMs(sp.Interval),
 			Confirm:    int32(max(sp.Confirm, 1)),
 			Position:   int32(i),
 		})

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -32,8 +33,11 @@ type WriterOptions struct {
 	RetryBackoff func(n int) time.Duration
 	// FlushedFunc, when set, is called after each attempt to write a batch:
 	// metrics observe it, and tests wait on it instead of sleeping. It runs
-	// on the goroutine that wrote the batch, never two calls at once.
+	// on the goroutine that wrote the batch, never two calls at once. A
+	// batch the database refuses is split, each part an attempt of its own.
 	FlushedFunc func(Flush)
+	// Now is the clock of Losses; default time.Now.
+	Now func() time.Time
 }
 
 // Flush is the outcome of one attempt to write a batch.
@@ -61,8 +65,10 @@ type Writer struct {
 	closed bool // under intake
 
 	dropped  atomic.Uint64
+	rejected atomic.Uint64
 	written  atomic.Uint64
 	buffered atomic.Int64
+	losses   lossLog
 	// writing is when the write in flight began, in Unix nanoseconds; 0
 	// when none is.
 	writing atomic.Int64
@@ -91,6 +97,9 @@ func NewWriter(s *Store, logger *slog.Logger, opts WriterOptions) *Writer {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 5 * time.Second
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	if opts.RetryBackoff == nil {
 		opts.RetryBackoff = func(n int) time.Duration {
 			d := 500 * time.Millisecond << min(n-1, 6)
@@ -114,14 +123,20 @@ func (w *Writer) Add(p Probe) {
 	w.intake.RLock()
 	defer w.intake.RUnlock()
 	if w.closed {
-		w.dropped.Add(1)
+		w.lose(1)
 		return
 	}
 	select {
 	case w.in <- p:
 	case <-w.done:
-		w.dropped.Add(1)
+		w.lose(1)
 	}
+}
+
+// lose counts n probes dropped.
+func (w *Writer) lose(n int) {
+	w.dropped.Add(uint64(n))
+	w.losses.add(w.opts.Now(), n, 0, "")
 }
 
 // closeIntake makes every later Add count its probe as dropped. Closing done
@@ -134,11 +149,18 @@ func (w *Writer) closeIntake() {
 	w.intake.Unlock()
 }
 
-// Dropped is how many probes were discarded because the buffer was full or
-// the writer had stopped.
+// Dropped is how many probes were lost: discarded because the buffer was
+// full or the writer had stopped, or refused by the database along with the
+// verdict stored in their place. Once Run has returned, Written plus
+// Dropped is every probe added.
 func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
 
-// Written is how many probes have been committed.
+// Rejected is how many probes the database refused, each replaced by a
+// notok verdict saying so (see write).
+func (w *Writer) Rejected() uint64 { return w.rejected.Load() }
+
+// Written is how many probes have been committed, the verdicts stored in
+// place of rejected probes included.
 func (w *Writer) Written() uint64 { return w.written.Load() }
 
 // Buffered is how many probes wait to be written.
@@ -177,7 +199,7 @@ func (w *Writer) Run(ctx context.Context) {
 		// written, nil when none. The bound counts both.
 		pending  []Probe
 		inflight []Probe
-		results  = make(chan error, 1)
+		results  = make(chan written, 1)
 		failures int
 		retryAt  time.Time
 		// size is the batch size: halved after a write times out, so that
@@ -197,7 +219,7 @@ func (w *Writer) Run(ctx context.Context) {
 	trim := func() {
 		if over := min(len(pending)+len(inflight)-w.opts.MaxBuffered, len(pending)); over > 0 {
 			pending = pending[over:]
-			w.dropped.Add(uint64(over))
+			w.lose(over)
 		}
 		count()
 	}
@@ -215,25 +237,29 @@ func (w *Writer) Run(ctx context.Context) {
 		// A capacity of n: appending to pending never touches the batch.
 		batch := pending[:n:n]
 		inflight, pending = batch, pending[n:]
-		go func() { results <- w.write(ctx, batch) }()
+		go func() {
+			n, err := w.write(ctx, batch)
+			results <- written{n, err}
+		}()
 	}
 	// finish takes the outcome of the batch in flight.
-	finish := func(err error) {
-		batch := inflight
+	finish := func(r written) {
+		batch, err := inflight, r.err
 		inflight = nil
-		if err != nil && !permanent(err) {
+		if err != nil {
 			if ctx.Err() == nil && size > 1 && (errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)) {
 				size, grow = max(size/2, 1), 0
 				w.logger.Warn("database too slow for the batch, writing smaller ones", "batch_size", size)
 			}
 			failures++
 			retryAt = time.Now().Add(w.opts.RetryBackoff(failures))
-			// The batch waits again, in front: the backlog stays in order.
-			pending = append(batch, pending...)
+			// What is left of the batch waits again, in front: the
+			// backlog stays in order.
+			pending = append(batch[r.n:], pending...)
 			trim()
 			return
 		}
-		if err == nil && size < w.opts.BatchSize {
+		if size < w.opts.BatchSize {
 			if grow++; grow >= 16 {
 				size, grow = min(size*2, w.opts.BatchSize), 0
 			}
@@ -249,8 +275,8 @@ func (w *Writer) Run(ctx context.Context) {
 			if len(pending) >= size {
 				start()
 			}
-		case err := <-results:
-			finish(err)
+		case r := <-results:
+			finish(r)
 			// A backlog is written batch after batch; a short tail waits
 			// for the next tick, as fresh probes do.
 			if len(pending) >= size {
@@ -270,16 +296,16 @@ func (w *Writer) Run(ctx context.Context) {
 			}
 			finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.ShutdownTimeout)
 			for len(pending) > 0 {
-				n := min(len(pending), size)
-				if err := w.write(finalCtx, pending[:n]); err != nil && !permanent(err) {
-					break
-				}
+				n, err := w.write(finalCtx, pending[:min(len(pending), size)])
 				pending = pending[n:]
 				count()
+				if err != nil {
+					break
+				}
 			}
 			cancel()
 			if len(pending) > 0 {
-				w.dropped.Add(uint64(len(pending)))
+				w.lose(len(pending))
 				w.logger.Error("probes not written at shutdown", "count", len(pending), "error", w.LastError())
 			}
 			w.buffered.Store(0)
@@ -288,7 +314,97 @@ func (w *Writer) Run(ctx context.Context) {
 	}
 }
 
-func (w *Writer) write(ctx context.Context, batch []Probe) error {
+// written is the outcome of write: how many probes from the front of the
+// batch are done with, and the error that stopped the rest.
+type written struct {
+	n   int
+	err error
+}
+
+// write writes batch and returns how many probes from its front are done
+// with: committed, or refused by the database and accounted for. The error
+// is what stopped the rest (the database is away, slow, or ctx ended); the
+// rest is to be tried again. It is never a rejection: a batch the database
+// refuses for its data is split in halves, each written in turn, down to
+// the probe that cannot be stored, so that one bad probe costs no other.
+// The halves keep the batch's order, so each site's state machine sees its
+// probes as one transaction would have shown them, transitions and all.
+func (w *Writer) write(ctx context.Context, batch []Probe) (int, error) {
+	err := w.attempt(ctx, batch)
+	switch {
+	case err == nil:
+		return len(batch), nil
+	case !permanent(err):
+		return 0, err
+	case len(batch) == 1:
+		if err := w.reject(ctx, batch[0], err); err != nil {
+			return 0, err
+		}
+		return 1, nil
+	}
+	half := len(batch) / 2
+	n, err := w.write(ctx, batch[:half])
+	if err != nil {
+		return n, err
+	}
+	m, err := w.write(ctx, batch[half:])
+	return n + m, err
+}
+
+// rejectedPrefix starts the reason of the verdict stored in place of a
+// probe the database refused.
+const rejectedPrefix = "probe could not be stored: "
+
+// reject stores a notok verdict in place of a probe the database refused,
+// so that its site says what is wrong instead of freezing on its last
+// state, and logs and counts it. The verdict carries the probe's site and
+// time and the database's complaint, nothing else of the probe. An error
+// means the database went away meanwhile: the probe is to be tried again.
+func (w *Writer) reject(ctx context.Context, p Probe, cause error) error {
+	why := rejection(cause)
+	verdict := Probe{SiteID: p.SiteID, At: p.At, State: StateNotOK, Reason: rejectedPrefix + why}
+	err := w.attempt(ctx, []Probe{verdict})
+	if err != nil && !permanent(err) {
+		return err
+	}
+	site := w.siteName(ctx, p.SiteID)
+	w.rejected.Add(1)
+	w.losses.add(w.opts.Now(), 0, 1, site+": "+why)
+	if err != nil {
+		w.lose(1)
+		w.logger.Error("probe rejected by the database, and the notok verdict in its place too; dropped",
+			"site", site, "at", p.At, "error", cause, "verdict_error", err)
+		return nil
+	}
+	w.logger.Error("probe rejected by the database; its site shows a notok verdict in its place",
+		"site", site, "at", p.At, "state", p.State, "error", cause)
+	return nil
+}
+
+// rejection is what the database said of a refused write, for a reason on
+// the board: its message without the statement's context.
+func rejection(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return cleanText(pgErr.Message, maxTextBytes-len(rejectedPrefix))
+	}
+	return cleanText(err.Error(), maxTextBytes-len(rejectedPrefix))
+}
+
+// siteName is a site's slug for the log, or its id when the database cannot
+// say.
+func (w *Writer) siteName(ctx context.Context, id int32) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	slug, err := w.store.q.SiteSlugByID(ctx, w.store.pool, id)
+	if err != nil {
+		return fmt.Sprintf("#%d", id)
+	}
+	return slug
+}
+
+// attempt writes batch in one transaction, once.
+func (w *Writer) attempt(ctx context.Context, batch []Probe) error {
 	// Bounded so that a database that hangs rather than refuses is retried
 	// like one that is down, while the intake keeps draining.
 	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
@@ -311,7 +427,11 @@ func (w *Writer) write(ctx context.Context, batch []Probe) error {
 	w.writing.Store(0)
 	w.mu.Lock()
 	prev := w.lastErr
-	w.lastErr = err
+	// A rejection is about the data, not the database, which answered:
+	// it neither starts nor ends an outage.
+	if !permanent(err) {
+		w.lastErr = err
+	}
 	w.mu.Unlock()
 	switch {
 	case err == nil:
@@ -323,8 +443,7 @@ func (w *Writer) write(ctx context.Context, batch []Probe) error {
 			w.logger.Info("database writes resumed", "probes", len(batch))
 		}
 	case permanent(err):
-		w.dropped.Add(uint64(len(batch)))
-		w.logger.Error("probes rejected by the database", "count", len(batch), "error", err)
+		// write splits the batch; reject logs the probe that was refused.
 	case errors.Is(err, context.Canceled):
 		// Shutdown: Run tries the batch once more and reports what it
 		// could not write.
@@ -364,4 +483,66 @@ func permanent(err error) bool {
 		return true
 	}
 	return false
+}
+
+// Losses is what the writer could not store over a recent span of time.
+type Losses struct {
+	Dropped  int // lost (see Dropped)
+	Rejected int // refused by the database (see Rejected)
+	// Last is the latest rejection, "slug: what the database said", and
+	// LastAt when it was; "" when there was none in the span.
+	Last   string
+	LastAt time.Time
+}
+
+// Losses counts the probes dropped and rejected since a time, to the
+// minute: a health check asks it about the last few minutes.
+func (w *Writer) Losses(since time.Time) Losses { return w.losses.since(since) }
+
+// lossMinutes is how far back Losses can see, in minutes.
+const lossMinutes = 60
+
+// lossLog counts losses per minute, in a ring of the last lossMinutes.
+type lossLog struct {
+	mu      sync.Mutex
+	minutes [lossMinutes]lossMinute
+	last    string
+	lastAt  time.Time
+}
+
+type lossMinute struct {
+	minute            int64 // Unix minutes; the slot is stale when it differs
+	dropped, rejected int
+}
+
+func (l *lossLog) add(now time.Time, dropped, rejected int, what string) {
+	m := now.Unix() / 60
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	slot := &l.minutes[(m%lossMinutes+lossMinutes)%lossMinutes]
+	if slot.minute != m {
+		*slot = lossMinute{minute: m}
+	}
+	slot.dropped += dropped
+	slot.rejected += rejected
+	if what != "" {
+		l.last, l.lastAt = what, now
+	}
+}
+
+func (l *lossLog) since(t time.Time) Losses {
+	from := t.Unix() / 60
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out Losses
+	for _, slot := range l.minutes {
+		if slot.minute >= from {
+			out.Dropped += slot.dropped
+			out.Rejected += slot.rejected
+		}
+	}
+	if !l.lastAt.IsZero() && !l.lastAt.Before(t) {
+		out.Last, out.LastAt = l.last, l.lastAt
+	}
+	return out
 }

@@ -26,7 +26,8 @@ func (s observedSink) Add(p store.Probe) {
 // observeWriter exposes the writer's queue and losses as metrics.
 func observeWriter(m *metrics.Metrics, w *store.Writer) {
 	m.Gauge("walnut_writer_queue_depth", "Probes waiting to be written to PostgreSQL.", func() float64 { return float64(w.Buffered()) })
-	m.Counter("walnut_writer_dropped_total", "Probes discarded because the buffer was full while the database was away.", func() float64 { return float64(w.Dropped()) })
+	m.Counter("walnut_writer_dropped_total", "Probes lost: the buffer was full while the database was away, the writer had stopped, or the database refused a probe and the verdict in its place.", func() float64 { return float64(w.Dropped()) })
+	m.Counter("walnut_writer_rejected_total", "Probes the database refused, each stored as a notok verdict \"probe could not be stored\" instead.", func() float64 { return float64(w.Rejected()) })
 	m.Counter("walnut_writer_written_total", "Probes written to PostgreSQL.", func() float64 { return float64(w.Written()) })
 }
 

@@ -137,6 +137,17 @@ func (q *Queries) SiteRetireOthers(ctx context.Context, db DBTX, keep []string) 
 	return result.RowsAffected(), nil
 }
 
+const siteSlugByID = `-- name: SiteSlugByID :one
+SELECT slug FROM sites WHERE id = $1
+`
+
+func (q *Queries) SiteSlugByID(ctx context.Context, db DBTX, id int32) (string, error) {
+	row := db.QueryRow(ctx, siteSlugByID, id)
+	var slug string
+	err := row.Scan(&slug)
+	return slug, err
+}
+
 const siteStateEnsure = `-- name: SiteStateEnsure :exec
 INSERT INTO site_state (site_id) VALUES ($1) ON CONFLICT DO NOTHING
 `

@@ -41,3 +41,6 @@ SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms, si.retired_at,
 -- Tells live boards the set of sites or their names changed (ChannelSites):
 -- a board reads incrementally only the sites it knows.
 SELECT pg_notify('walnut_sites', '');
+
+-- name: SiteSlugByID :one
+SELECT slug FROM sites WHERE id = @id;
