@@ -136,7 +136,12 @@ func (c *Checker) start(s Site) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	r := &running{site: s, cancel: cancel, done: make(chan struct{})}
 	c.runners[s.Slug] = r
-	runner := NewRunner(s, c.sink, c.logger, c.opts)
+	var runner interface{ Run(context.Context) }
+	if s.Heartbeat != nil {
+		runner = newHeartbeatRunner(s, c.sink, c.logger, c.opts)
+	} else {
+		runner = NewRunner(s, c.sink, c.logger, c.opts)
+	}
 	c.wg.Go(func() {
 		defer close(r.done)
 		defer cancel()

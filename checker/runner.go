@@ -35,6 +35,10 @@ type Options struct {
 	// Certs keeps the certificates sites present and the warnings sent of
 	// them; nil: certificates are only judged (cert_critical), not kept.
 	Certs CertStore
+	// Heartbeats wakes the runners of heartbeat sites when a call comes in
+	// and tells them when the last one was; nil: they know only their own
+	// start, so every heartbeat site turns notok once its deadline passes.
+	Heartbeats *Heartbeats
 
 	// workers run the probes; resolved once in withDefaults, so the runners
 	// of a Checker share them.

@@ -57,6 +57,9 @@ type Site struct {
 	// recorded (the board's line, Slack once per threshold); CertCritical
 	// is when the probe turns notok. 0 is off.
 	CertWarning, CertCritical time.Duration
+	// Heartbeat, when set, makes the site one that calls in: it is not
+	// probed, and its runner writes a notok probe when a call is overdue.
+	Heartbeat *Heartbeat
 }
 
 // Site kinds.

@@ -90,6 +90,11 @@ type Site struct {
 	TLS                       TLS
 	CertWarning, CertCritical time.Duration
 
+	// Heartbeat is set for a site that calls in rather than being probed;
+	// URL, Method, Headers, Body, Recipe and Timeout are then empty, and
+	// Interval is Every plus Grace. nil for a probed site.
+	Heartbeat *Heartbeat
+
 	Line int // line of the site's entry in the file
 
 	// Secrets are the non-empty values that came from ${...} in the URL,

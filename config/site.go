@@ -33,7 +33,7 @@ var (
 )
 
 // siteOnlyKeys may not be given in defaults: they make one site what it is.
-var siteOnlyKeys = []string{"name", "slug", "url", "body"}
+var siteOnlyKeys = []string{"name", "slug", "url", "body", "heartbeat"}
 
 // Slugify makes a slug from a site's name: lower case, each run of
 // characters other than a-z and 0-9 turned into one "-", with no "-" at
@@ -75,6 +75,7 @@ type spec struct {
 	recipe                        *recipeSpec
 	notify                        *notifyList
 	flapping                      *flapSpec
+	heartbeat                     *heartbeatSpec
 
 	tls                       *tlsSpec
 	certWarning, certCritical *certLimit
@@ -242,6 +243,9 @@ func (d *decoder) spec(n ast.Node, path string, label *string) (*spec, bool) {
 		case "cert_critical":
 			sp.certCritical, ok = d.certLimit(e.value, p)
 			set(ok)
+		case "heartbeat":
+			sp.heartbeat, ok = d.heartbeat(e.value, p, *label)
+			set(ok)
 		case "severity":
 			sp.severity, ok = d.nonEmpty(e.value, p)
 			if ok && !slices.Contains(severities, sp.severity.value) {
@@ -271,7 +275,8 @@ func (d *decoder) site(path string, n ast.Node, def *spec) (*Site, *spec, bool) 
 		}
 		ok = false
 	}
-	if sp.url == nil && !sp.bad["url"] {
+	isHeartbeat := sp.heartbeat != nil || sp.bad["heartbeat"]
+	if sp.url == nil && !sp.bad["url"] && !isHeartbeat {
 		if label == path {
 			d.errorf(sp.start, path, `missing "url"`)
 		} else {
@@ -306,7 +311,7 @@ func (d *decoder) site(path string, n ast.Node, def *spec) (*Site, *spec, bool) 
 			scheme, s.Kind = u.Scheme, siteKind(u.Scheme)
 		}
 		ok = ok && uok
-	} else {
+	} else if !isHeartbeat {
 		ok = false
 	}
 	if v := cmp.Or(sp.group, def.group); v != nil {
@@ -344,7 +349,9 @@ func (d *decoder) site(path string, n ast.Node, def *spec) (*Site, *spec, bool) 
 	default:
 		s.Timeout = min(DefaultTimeout, s.Interval)
 	}
-	d.checkTimeout(path, sp, def, interval, timeout)
+	if !isHeartbeat {
+		d.checkTimeout(path, sp, def, interval, timeout)
+	}
 	if v := cmp.Or(sp.confirm, def.confirm); v != nil {
 		s.Confirm = v.v
 	}
@@ -365,7 +372,13 @@ func (d *decoder) site(path string, n ast.Node, def *spec) (*Site, *spec, bool) 
 	} else if sp.bad["recipe"] || def.bad["recipe"] {
 		s.RecipeName = ""
 	}
-	if scheme != "" {
+	switch {
+	case sp.heartbeat != nil:
+		ok = d.applyHeartbeat(s, sp, path) && ok
+		secrets = append(secrets, s.Heartbeat.Token)
+	case sp.bad["heartbeat"]:
+		ok = false
+	case scheme != "":
 		ok = d.applyTLS(s, sp, def, path, scheme) && ok
 	}
 	s.Secrets = sortSecrets(secrets)

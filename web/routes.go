@@ -15,6 +15,7 @@ func (h *Handler) routes() http.Handler {
 	mux.HandleFunc("GET /badge/{file}", h.badge)
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("POST /slack/command", h.slackCommand)
+	mux.HandleFunc("POST /api/v1/heartbeat/{slug}", h.heartbeat)
 	mux.Handle("GET /assets/", h.assets)
 	return h.bounded(mux)
 }

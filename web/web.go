@@ -55,6 +55,9 @@ type Options struct {
 	// Storage reports the database's size, against WALNUT_DB_BUDGET, on
 	// /healthz and in the board's footer; nil: not shown.
 	Storage *StorageWatch
+	// Heartbeats takes POST /api/v1/heartbeat/{slug}; nil: every slug is
+	// 404.
+	Heartbeats HeartbeatReceiver
 
 	// QueryTimeout bounds each request's database reads (see timeout.go);
 	// default 10s.
@@ -81,6 +84,8 @@ type Handler struct {
 	kiosk   Kiosk
 	notify  NotifyHealth
 	storage *StorageWatch
+	// heartbeats takes heartbeat calls (heartbeat.go).
+	heartbeats HeartbeatReceiver
 	// slackSecret verifies slash commands (slack_command.go).
 	slackSecret  []byte
 	boot         string // this process, so that a board reloads after a restart
@@ -90,19 +95,20 @@ type Handler struct {
 // New returns the http.Handler for all of Walnut's routes.
 func New(opts Options) http.Handler {
 	h := &Handler{
-		store:   opts.Store,
-		writer:  opts.Writer,
-		logger:  opts.Logger,
-		title:   opts.Title,
-		version: opts.Version,
-		now:     opts.Now,
-		assets:  assets.New(),
-		hub:     opts.Hub,
-		roster:  opts.Roster,
-		kiosk:   NewKiosk(opts.KioskToken),
-		notify:  opts.Notify,
-		storage: opts.Storage,
-		boot:    strconv.FormatInt(time.Now().UnixNano(), 36),
+		store:      opts.Store,
+		writer:     opts.Writer,
+		logger:     opts.Logger,
+		title:      opts.Title,
+		version:    opts.Version,
+		now:        opts.Now,
+		assets:     assets.New(),
+		hub:        opts.Hub,
+		roster:     opts.Roster,
+		kiosk:      NewKiosk(opts.KioskToken),
+		notify:     opts.Notify,
+		storage:    opts.Storage,
+		heartbeats: opts.Heartbeats,
+		boot:       strconv.FormatInt(time.Now().UnixNano(), 36),
 	}
 	if opts.SlackSigningSecret != "" {
 		h.slackSecret = []byte(opts.SlackSigningSecret)

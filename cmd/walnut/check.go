@@ -16,13 +16,14 @@ import (
 )
 
 // cmdCheck probes one site once, without a database, and exits 0 for ok, 1
-// for notok, 2 for pending and 3 for an error.
+// for notok, 2 for pending and 3 for an error. A heartbeat site is not
+// probed (see checkHeartbeat).
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, lookup env) int {
 	fs := flag.NewFlagSet("walnut check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: walnut check [--config F] SLUG\n\nProbes one site once and prints its verdict, reason and timings.\nNo database is needed. Exit status: 0 ok, 1 notok, 2 pending, 3 error.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: walnut check [--config F] SLUG\n\nProbes one site once and prints its verdict, reason and timings.\nNo database is needed. Exit status: 0 ok, 1 notok, 2 pending, 3 error.\nA heartbeat site is not probed: check says what Walnut does with it and,\nwith DATABASE_URL, when it last called (exit 4 when that cannot be read).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -43,6 +44,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		if s.Slug != slug {
 			known = append(known, s.Slug)
 			continue
+		}
+		if s.Heartbeat != nil {
+			return checkHeartbeat(ctx, stdout, stderr, lookup, s)
 		}
 		res := checker.Check(ctx, checker.NewClient(), checkerSite(s, 0), time.Now)
 		p := res.Probe

@@ -42,11 +42,14 @@ func cmdConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer, 
 		fmt.Fprintln(tw, "SLUG\tNAME\tGROUP\tEVERY\tTIMEOUT\tRECIPE\tURL")
 	}
 	for _, s := range cfg.Sites {
-		recipe := s.RecipeName
-		if s.Kind == config.KindTCP {
+		every, timeout, recipe := s.Interval.String(), s.Timeout.String(), s.RecipeName
+		switch {
+		case s.Heartbeat != nil:
+			every, timeout, recipe = shortDuration(s.Heartbeat.Every), "grace "+shortDuration(s.Heartbeat.Grace), "heartbeat"
+		case s.Kind == config.KindTCP:
 			recipe = "(connect)" // tcp:// and tls:// sites have no recipe
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t", s.Slug, s.Name, s.Group, s.Interval, s.Timeout, recipe)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t", s.Slug, s.Name, s.Group, every, timeout, recipe)
 		if flapping {
 			fmt.Fprintf(tw, "%s\t", flapSummary(s.Flapping))
 		}

@@ -85,7 +85,7 @@ func siteSpecs(cfg *config.Config) []store.SiteSpec {
 // checkerSite is what the checker needs to probe a site.
 func checkerSite(s config.Site, id int32) checker.Site {
 	rec, _ := s.Recipe.(recipes.Recipe)
-	return checker.Site{
+	cs := checker.Site{
 		ID: id, Slug: s.Slug, URL: s.URL, RedactedURL: s.RedactedURL,
 		Method: s.Method, Headers: s.Headers, Body: s.Body,
 		Interval: s.Interval, Timeout: s.Timeout, Recipe: rec, Secrets: s.Secrets,
@@ -93,4 +93,8 @@ func checkerSite(s config.Site, id int32) checker.Site {
 		Kind:       s.Kind, CA: s.TLS.CA, Insecure: s.TLS.Insecure,
 		CertWarning: s.CertWarning, CertCritical: s.CertCritical,
 	}
+	if hb := s.Heartbeat; hb != nil {
+		cs.Heartbeat = &checker.Heartbeat{Every: hb.Every, Grace: hb.Grace, Token: hb.Token}
+	}
+	return cs
 }

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -50,4 +53,57 @@ func startDemo(ctx context.Context, logger *slog.Logger) (string, func(), error)
 	url := "http://" + ln.Addr().String()
 	logger.Info("demo upstreams serving", "url", url)
 	return url, func() { srv.Close() }, nil
+}
+
+// demoHeartbeatToken is a fresh token for the example's heartbeat site,
+// set as WALNUT_DEMO_HEARTBEAT_TOKEN by serve --demo.
+func demoHeartbeatToken() string {
+	b := make([]byte, 16)
+	rand.Read(b) //nolint:errcheck // never fails
+	return hex.EncodeToString(b)
+}
+
+// feedDemoHeartbeat plays the example's "Billing worker": a job that runs
+// every 10 seconds, saying when it starts (pending) and when it ends (ok,
+// with how long it took), as the README's curl examples do. base is
+// Walnut's own address.
+func feedDemoHeartbeat(ctx context.Context, base, token string, logger *slog.Logger) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	call := func(body string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/heartbeat/billing-worker", strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			if ctx.Err() == nil {
+				logger.Debug("demo heartbeat", "error", err)
+			}
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			logger.Debug("demo heartbeat refused", "status", resp.StatusCode)
+		}
+	}
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	for {
+		call(`{"state": "pending", "reason": "invoice run started"}`)
+		run := time.NewTimer(2 * time.Second)
+		select {
+		case <-ctx.Done():
+			run.Stop()
+			return
+		case <-run.C:
+		}
+		call(`{"state": "ok", "duration_ms": 2000}`)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

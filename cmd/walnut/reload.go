@@ -31,6 +31,9 @@ type reloader struct {
 	slugs  *atomic.Pointer[map[int32]string]
 	logger *slog.Logger
 	notify *notifier // alert routes and maintenance windows follow the config; nil: none
+	// heartbeats takes calls for every heartbeat site of the config, held
+	// here or not; nil: none.
+	heartbeats *checker.Heartbeats
 }
 
 // apply resolves a config's sites to the checker's, syncing the sites
@@ -52,6 +55,9 @@ func (r *reloader) apply(ctx context.Context, cfg *config.Config) ([]checker.Sit
 		slugs[ids[s.Slug]] = s.Slug
 	}
 	r.slugs.Store(&slugs)
+	if r.heartbeats != nil {
+		r.heartbeats.SetSites(sites)
+	}
 	return sites, nil
 }
 

@@ -30,7 +30,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	fs := flag.NewFlagSet("walnut serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs)
-	demo := fs.Bool("demo", false, "also serve demo upstreams on 127.0.0.1 and set WALNUT_DEMO_URL, for walnut.example.yaml")
+	demo := fs.Bool("demo", false, "also serve demo upstreams on 127.0.0.1, play a job calling in, and set WALNUT_DEMO_URL and WALNUT_DEMO_HEARTBEAT_TOKEN, for walnut.example.yaml")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: walnut serve [--config F] [--demo]\n\nMigrates the database, probes every site in the config and serves the board\non $PORT (default 8080).\n\nFlags:")
 		fs.PrintDefaults()
@@ -41,6 +41,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	logger := newLogger(stderr, lookup)
 	defer startPprof(ctx, lookup.get("WALNUT_PPROF"), logger)()
 
+	var demoToken string
 	if *demo {
 		url, stopDemo, err := startDemo(ctx, logger)
 		if err != nil {
@@ -49,6 +50,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		}
 		defer stopDemo()
 		lookup = withEnv(lookup, "WALNUT_DEMO_URL", url)
+		demoToken = demoHeartbeatToken()
+		lookup = withEnv(lookup, "WALNUT_DEMO_HEARTBEAT_TOKEN", demoToken)
 	}
 
 	// The config is checked before the database is touched: a typo must not
@@ -113,16 +116,22 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		fmt.Fprintln(stderr, "walnut serve:", err)
 		return exitError
 	}
-	chk := checker.New(ntf.sink(observedSink{next: writer, metrics: mtr, slugs: &slugs}, &slugs), logger.With("component", "checker"), checker.Options{
+	sink := ntf.sink(observedSink{next: writer, metrics: mtr, slugs: &slugs}, &slugs)
+	// Heartbeat calls take the runners' way to the writer, so maintenance
+	// windows and metrics apply to them alike.
+	heartbeats := checker.NewHeartbeats(sink, st, logger.With("component", "heartbeat"), nil)
+	chk := checker.New(sink, logger.With("component", "checker"), checker.Options{
 		LateFunc: mtr.ObserveLate,
 		// An upstream that echoes the sinks' credentials must not put
 		// them in a reason either.
-		Secrets: notify.Credentials(notify.Env(lookup)),
+		Secrets:    notify.Credentials(notify.Env(lookup)),
+		Heartbeats: heartbeats,
 	})
 	place := newPlacer(st, chk, logger.With("component", "lease"))
 	rl := &reloader{
 		path: configPath(*path, lookup), lookup: lookup, store: st, placer: place,
 		slugs: &slugs, logger: logger.With("component", "config"), notify: ntf,
+		heartbeats: heartbeats,
 	}
 	allSites, err := rl.apply(ctx, cfg)
 	if err != nil {
@@ -182,7 +191,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		Store: st, Logger: logger.With("component", "web"), Version: buildVersion(),
 		Hub: hub, Roster: st, KioskToken: lookup.get("WALNUT_KIOSK_TOKEN"),
 		Notify: st, SlackSigningSecret: lookup.get("SLACK_SIGNING_SECRET"),
-		Writer: writer, Storage: storage,
+		Writer: writer, Storage: storage, Heartbeats: heartbeatRoute{heartbeats},
 	}))
 	// Requests live in a context of their own, canceled at shutdown, so
 	// that event streams end at once and browsers reconnect to the next
@@ -196,6 +205,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	srv.RegisterOnShutdown(hub.Close)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if demoToken != "" {
+		self := fmt.Sprintf("http://127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
+		checkerDone.Go(func() { feedDemoHeartbeat(checkCtx, self, demoToken, logger.With("component", "demo")) })
+	}
 	logger.Info("walnut is serving", "board", "http://localhost:"+port+"/", "sites", len(allSites), "probing", len(sites), "instance", place.owner, "version", buildVersion())
 
 	code := exitOK
@@ -214,6 +227,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("http shutdown", "error", err)
 	}
+	// Calls merged into a probe not yet stored are stored now, while the
+	// writer still takes probes.
+	heartbeats.Close()
 	stopChecks()
 	checkerDone.Wait()
 	stopWriter()

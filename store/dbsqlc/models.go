@@ -67,6 +67,11 @@ func (e State) Valid() bool {
 	return false
 }
 
+type Heartbeat struct {
+	SiteID int32
+	LastAt time.Time
+}
+
 type Instance struct {
 	ID          string
 	StartedAt   time.Time

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/walnut-board/walnut/config"
+	"github.com/walnut-board/walnut/store"
+)
+
+// exitUnchecked is walnut check's answer for a heartbeat site whose last
+// call could not be read: there is no probe to send, so nothing was checked.
+const exitUnchecked = 4
+
+// checkHeartbeat is walnut check for a heartbeat site: there is nothing to
+// probe, so it says what Walnut does with the site and, when DATABASE_URL
+// is set and answers, when the job last called. The exit status is that of
+// a probe of a probed site: 0 ok, 1 notok (overdue, or never called), 2
+// pending, and exitUnchecked when the database could not be read.
+func checkHeartbeat(ctx context.Context, stdout, stderr io.Writer, lookup env, s config.Site) int {
+	hb := s.Heartbeat
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintf(tw, "site\t%s (heartbeat)\n", s.Name)
+	fmt.Fprintf(tw, "probe\tnone: the job calls POST %s with its token\n", s.RedactedURL)
+	fmt.Fprintf(tw, "every\t%s\n", shortDuration(hb.Every))
+	fmt.Fprintf(tw, "grace\t%s\n", shortDuration(hb.Grace))
+	fmt.Fprintf(tw, "rule\tnotok \"no heartbeat for …\" when no call comes within %s\n", shortDuration(hb.Every+hb.Grace))
+
+	url := lookup.get("DATABASE_URL")
+	if url == "" {
+		fmt.Fprintln(tw, "last call\tunknown: set DATABASE_URL to read it")
+		return exitUnchecked
+	}
+	dbCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	pool, err := store.Open(dbCtx, url)
+	if err != nil {
+		fmt.Fprintf(tw, "last call\tunknown: %v\n", err)
+		return exitUnchecked
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	site, err := st.SiteGetBySlug(dbCtx, s.Slug)
+	if err != nil {
+		fmt.Fprintf(tw, "last call\tunknown: %v (has walnut serve run with this config?)\n", err)
+		return exitUnchecked
+	}
+	last, err := st.HeartbeatLast(dbCtx, site.ID)
+	if err != nil {
+		fmt.Fprintf(tw, "last call\tunknown: %v\n", err)
+		return exitUnchecked
+	}
+	now := time.Now()
+	if last.IsZero() {
+		fmt.Fprintln(tw, "last call\tnever")
+		fmt.Fprintln(tw, "state\tnotok: no heartbeat yet")
+		return 1
+	}
+	ago := now.Sub(last)
+	fmt.Fprintf(tw, "last call\t%s (%s ago)\n", last.UTC().Format(time.RFC3339), shortDuration(ago.Round(time.Second)))
+	if ago > hb.Every+hb.Grace {
+		fmt.Fprintf(tw, "state\tnotok: no heartbeat for %s\n", shortDuration(ago.Round(time.Minute)))
+		return 1
+	}
+	state := site.State
+	line := string(state)
+	if site.Reason != "" {
+		line += ": " + site.Reason
+	}
+	fmt.Fprintf(tw, "state\t%s\n", line)
+	switch state {
+	case store.StateNotOK:
+		return 1
+	case store.StatePending:
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/walnut-board/walnut/store/storetest"
+)
+
+const (
+	workerToken = "worker-token-0123456789"
+	cronToken   = "cron-token-0123456789ab"
+)
+
+func heartbeatConfig(t *testing.T, upstream string) string {
+	return writeConfig(t, fmt.Sprintf(`
+sites:
+  - name: Worker
+    heartbeat: {every: 2s, grace: 1s, token: "${WORKER_TOKEN}"}
+  - name: Cron
+    heartbeat: {every: 1h, token: "${CRON_TOKEN}"}
+  - name: App
+    url: %s/
+    interval: 1s
+    timeout: 1s
+`, upstream))
+}
+
+// post calls the heartbeat endpoint; token goes in the header unless the
+// path carries it.
+func post(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// siteAPI reads /api/v1/sites/{slug} with the board's password.
+func siteAPI(base, slug, password string) (state, reason string) {
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/sites/"+slug, nil)
+	req.SetBasicAuth("", password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", ""
+	}
+	defer resp.Body.Close()
+	var v struct{ State, Reason string }
+	json.NewDecoder(resp.Body).Decode(&v) //nolint:errcheck // a bad answer reads as no state
+	return v.State, v.Reason
+}
+
+// callsStored counts a site's probes that came from calls, not from the
+// runner's "no heartbeat" ones.
+func callsStored(t *testing.T, pool *pgxpool.Pool, slug string) int {
+	t.Helper()
+	var n int
+	err := pool.QueryRow(context.Background(), `
+		SELECT count(*) FROM probes p JOIN sites s ON s.id = p.site_id
+		 WHERE s.slug = $1 AND p.reason NOT LIKE 'no heartbeat%'`, slug).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestServeHeartbeat runs serve with heartbeat sites behind a board
+// password and calls in as a job would: refused calls store nothing, a
+// run's start and end show on the site, silence turns it notok, and a
+// flood is bounded.
+func TestServeHeartbeat(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, 200)
+	cfg := heartbeatConfig(t, up.URL)
+	dbURL := storetest.NewDatabase(t)
+	const password = "board-password"
+	s := startServeWith(t, cfg, dbURL, map[string]string{
+		"WORKER_TOKEN": workerToken, "CRON_TOKEN": cronToken, "WALNUT_PASSWORD": password,
+	})
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s.waitFor(t, "the app probed", func() bool { st, _ := siteAPI(s.base, "app", password); return st == "ok" })
+
+	hb := s.base + "/api/v1/heartbeat/"
+	for name, tc := range map[string]struct {
+		url, token, body string
+		code             int
+		says             string
+	}{
+		"WrongToken":      {hb + "worker", "worker-token-0123456788", "", 401, "wrong or missing token"},
+		"OtherSitesToken": {hb + "worker", cronToken, "", 401, "wrong or missing token"},
+		"NoToken":         {hb + "worker", "", "", 401, "wrong or missing token"},
+		"WrongQueryToken": {hb + "worker?token=nope", "", "", 401, "wrong or missing token"},
+		"PasswordIsNot":   {hb + "worker", password, "", 401, "wrong or missing token"},
+		"ProbedSite":      {hb + "app", workerToken, "", 404, "no heartbeat site"},
+		"UnknownSlug":     {hb + "nope", workerToken, "", 404, "no heartbeat site"},
+		"BadJSON":         {hb + "worker", workerToken, `{"state": ok}`, 400, "not a JSON object"},
+		"BadState":        {hb + "worker", workerToken, `{"state": "fine"}`, 400, "is not one of ok, notok, pending"},
+		"UnknownField":    {hb + "worker", workerToken, `{"status": "ok"}`, 400, "unknown field"},
+		"NegativeTime":    {hb + "worker", workerToken, `{"duration_ms": -5}`, 400, "duration_ms -5"},
+		"TooBig":          {hb + "worker", workerToken, `{"reason": "` + strings.Repeat("x", 9000) + `"}`, 400, "over 8192 bytes"},
+	} {
+		code, body := post(t, tc.url, tc.token, tc.body)
+		if code != tc.code || !strings.Contains(body, tc.says) {
+			t.Errorf("%s: %d %s; want %d saying %q", name, code, body, tc.code, tc.says)
+		}
+	}
+	if n := callsStored(t, pool, "worker"); n != 0 {
+		t.Fatalf("refused calls stored %d probes", n)
+	}
+
+	// A job reports its start, then its end, with the token in the query
+	// for a tool that cannot set headers.
+	if code, body := post(t, hb+"worker", workerToken, `{"state": "pending", "reason": "run started"}`); code != 202 || !strings.Contains(body, `"state":"pending"`) {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	s.waitFor(t, "worker pending", func() bool { st, _ := siteAPI(s.base, "worker", password); return st == "pending" })
+	if code, body := post(t, hb+"worker?token="+workerToken, "", `{"state": "ok", "duration_ms": 1200}`); code != 202 {
+		t.Fatalf("end: %d %s", code, body)
+	}
+	s.waitFor(t, "worker ok", func() bool { st, _ := siteAPI(s.base, "worker", password); return st == "ok" })
+
+	// The job stops calling: every (2s) + grace (1s) later it is notok.
+	s.waitFor(t, "worker notok", func() bool {
+		st, reason := siteAPI(s.base, "worker", password)
+		return st == "notok" && strings.HasPrefix(reason, "no heartbeat for ")
+	})
+
+	// A flood: every call is answered, few are stored.
+	before := callsStored(t, pool, "cron")
+	start := time.Now()
+	for range 30 {
+		if code, body := post(t, hb+"cron", cronToken, ""); code != 202 {
+			t.Fatalf("flood: %d %s", code, body)
+		}
+	}
+	// The last merged call is stored a second after the first at most.
+	bound := 2 + int(time.Since(start)/time.Second)
+	s.waitFor(t, "cron ok", func() bool { st, _ := siteAPI(s.base, "cron", password); return st == "ok" })
+	if n := callsStored(t, pool, "cron") - before; n > bound {
+		t.Errorf("30 calls stored %d probes, want at most %d", n, bound)
+	}
+
+	if strings.Contains(s.log.String(), workerToken) || strings.Contains(s.log.String(), cronToken) {
+		t.Errorf("a token reached the log")
+	}
+	var leaked int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM probes WHERE reason LIKE '%token-0123%'`).Scan(&leaked); err != nil || leaked != 0 {
+		t.Errorf("tokens in stored reasons: %d, %v", leaked, err)
+	}
+
+	// walnut check on a heartbeat site: nothing to probe; the last call
+	// from the database.
+	environ := fakeEnv(map[string]string{"DATABASE_URL": dbURL, "WORKER_TOKEN": workerToken, "CRON_TOKEN": cronToken})
+	for _, tc := range []struct {
+		slug string
+		env  env
+		code int
+		says []string
+	}{
+		{"cron", environ, 0, []string{"every      1h", "grace      12m", "last call", "state      ok"}},
+		{"worker", environ, 1, []string{"no heartbeat for"}},
+		{"cron", fakeEnv(map[string]string{"WORKER_TOKEN": workerToken, "CRON_TOKEN": cronToken}), exitUnchecked, []string{"set DATABASE_URL"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"check", "--config", cfg, tc.slug}, &stdout, &stderr, tc.env)
+		out := stdout.String() + stderr.String()
+		if code != tc.code {
+			t.Errorf("check %s: exit %d, want %d:\n%s", tc.slug, code, tc.code, out)
+		}
+		for _, want := range append(tc.says, "none: the job calls POST /api/v1/heartbeat/"+tc.slug) {
+			if !strings.Contains(out, want) {
+				t.Errorf("check %s: output lacks %q:\n%s", tc.slug, want, out)
+			}
+		}
+		if strings.Contains(out, cronToken) || strings.Contains(out, workerToken) {
+			t.Errorf("check %s shows a token:\n%s", tc.slug, out)
+		}
+	}
+}
+
+// A restart keeps the silence's clock: the new process reads the last call
+// from the database and reports a job that went quiet before it started.
+func TestServeHeartbeatRestart(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, 200)
+	cfg := heartbeatConfig(t, up.URL)
+	dbURL := storetest.NewDatabase(t)
+	vars := map[string]string{"WORKER_TOKEN": workerToken, "CRON_TOKEN": cronToken}
+	a := startServeWith(t, cfg, dbURL, vars)
+	a.waitFor(t, "the app probed", func() bool { st, _ := siteAPI(a.base, "app", ""); return st == "ok" })
+	if code, body := post(t, a.base+"/api/v1/heartbeat/cron", cronToken, ""); code != 202 {
+		t.Fatalf("%d %s", code, body)
+	}
+	a.waitFor(t, "cron ok", func() bool { st, _ := siteAPI(a.base, "cron", ""); return st == "ok" })
+	a.cancel()
+	<-a.done
+	a.done <- 0 // for the cleanup
+
+	// An hour and a quarter passes in the database.
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := pool.Exec(context.Background(), `UPDATE heartbeats SET last_at = last_at - interval '75 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	b := startServeWith(t, cfg, dbURL, vars)
+	b.waitFor(t, "cron notok at once", func() bool {
+		st, reason := siteAPI(b.base, "cron", "")
+		return st == "notok" && reason == "no heartbeat for 1h15m"
+	})
+}
+
+// The example config's "Billing worker" is a heartbeat site that serve
+// --demo feeds: it goes pending when a run starts and ok when it ends.
+func TestDemoFeedsBillingWorker(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	environ := fakeEnv(map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "PORT": port})
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{base: "http://127.0.0.1:" + port, log: &storetest.Buffer{}, done: make(chan int, 1), cancel: cancel}
+	go func() {
+		s.done <- run(ctx, []string{"serve", "--demo", "--config", "../../walnut.example.yaml"}, s.log, s.log, environ)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-s.done
+	})
+	seen := map[string]bool{}
+	s.waitFor(t, "the billing worker's run to start and end", func() bool {
+		st, _ := siteAPI(s.base, "billing-worker", "")
+		seen[st] = true
+		return seen["pending"] && st == "ok"
+	})
+}
