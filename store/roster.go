@@ -62,6 +62,20 @@ func (s *Store) RosterBetween(ctx context.Context, from, to time.Time) ([]Shift,
 	return out, nil
 }
 
+// OnSupport returns the shifts that cover day, in their order: who is on
+// support that day. Only day's calendar date in its own location counts, so
+// the board and `walnut roster` both pass a local time to mean the local day.
+func OnSupport(shifts []Shift, day time.Time) []Shift {
+	d := civilDate(day).Time
+	var on []Shift
+	for _, s := range shifts {
+		if !d.Before(s.Start) && !d.After(s.End) {
+			on = append(on, s)
+		}
+	}
+	return on
+}
+
 // civilDate is the calendar date of t in t's own location, unlike pgDate
 // which takes the UTC date: "today" on the board is the local day.
 func civilDate(t time.Time) pgtype.Date {

@@ -72,17 +72,13 @@ func cmdRoster(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 
 // onDuty is who is on support on day, as the roster command prints it.
 func onDuty(shifts []store.Shift, day time.Time) string {
-	y, m, d := day.Date()
-	key := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	var people []string
-	for _, s := range shifts {
-		if !key.Before(s.Start) && !key.After(s.End) {
-			p := s.Person
-			if s.Contact != "" {
-				p += " (" + s.Contact + ")"
-			}
-			people = append(people, p)
+	for _, s := range store.OnSupport(shifts, day) {
+		p := s.Person
+		if s.Contact != "" {
+			p += " (" + s.Contact + ")"
 		}
+		people = append(people, p)
 	}
 	if len(people) == 0 {
 		return "nobody on support"
