@@ -71,7 +71,7 @@ func TestServeUnstorableUpstreamText(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"ok"`) {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"ok"`) || !strings.Contains(string(body), `"probes":{"status":"ok"`) {
 		t.Errorf("/healthz: %d %s", resp.StatusCode, body)
 	}
 
