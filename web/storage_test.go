@@ -1,13 +1,16 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/store/storetest"
@@ -146,5 +149,45 @@ func TestDatabaseBudget(t *testing.T) {
 		if _, hidden := f.Attr("hidden"); !hidden {
 			t.Errorf("footer shows without a budget: %q", f.Text())
 		}
+	})
+}
+
+// fakeSizer is a database whose size a test sets.
+type fakeSizer struct{ bytes atomic.Int64 }
+
+func (f *fakeSizer) DatabaseSize(context.Context) (int64, error) { return f.bytes.Load(), nil }
+
+// TestEventsDatabaseFooter checks that the live board swaps the database's
+// line into the footer when it nears its budget, with no alert sink
+// configured, and out again when it is back under 80 %.
+func TestEventsDatabaseFooter(t *testing.T) {
+	t.Parallel()
+	st := store.New(storetest.Pool(t))
+	sizer := &fakeSizer{}
+	sizer.bytes.Store(900_000_000)
+	watch := web.NewStorageWatch(web.StorageWatchOptions{Sizer: sizer, Budget: 1_000_000_000, Trimming: true})
+	if err := watch.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	hub := web.NewHub(web.HubOptions{Store: st, Storage: watch, Logger: logger, AlertsEvery: 20 * time.Millisecond})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { hub.Run(ctx); close(done) }()
+	srv := httptest.NewServer(web.New(web.Options{Store: st, Logger: logger, Hub: hub, Storage: watch}))
+	t.Cleanup(func() { stop(); <-done; srv.Close() })
+
+	events := openStream(t, srv.URL)
+	ev := waitFor(t, events, "the database's line", named("swap", `id="alerts"`, `data-sink="database"`, "near_budget"))
+	if !strings.Contains(ev.data, "900 MB of its 1 GB budget (90 %)") {
+		t.Errorf("footer: %s", ev.data)
+	}
+
+	sizer.bytes.Store(500_000_000)
+	if err := watch.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, events, "the footer going quiet", func(e sse) bool {
+		return named("swap", `id="alerts"`, "hidden")(e) && !strings.Contains(e.data, "data-sink")
 	})
 }
