@@ -12,6 +12,7 @@ import (
 
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/recipes"
+	"github.com/walnut-board/walnut/store"
 )
 
 // cmdConfigCheck validates the config and lists what would be watched,
@@ -30,6 +31,17 @@ func cmdConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer, 
 	cfg, err := loadConfig(*path, lookup, recipes.Builtin())
 	if err != nil {
 		printConfigError(stderr, err)
+		return exitError
+	}
+	// What serve would refuse, config check refuses too.
+	retention, err := retentionFromEnv(lookup)
+	if err != nil {
+		fmt.Fprintln(stderr, "walnut config check:", err)
+		return exitError
+	}
+	budget, err := budgetFromEnv(lookup)
+	if err != nil {
+		fmt.Fprintln(stderr, "walnut config check:", err)
 		return exitError
 	}
 	// Flap damping gets a column only when some site's differs from the
@@ -57,7 +69,68 @@ func cmdConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "%d sites, config OK\n", len(cfg.Sites))
+	printProjection(stdout, cfg.Sites, retention, budget, strings.TrimSpace(lookup.get("WALNUT_DB_BUDGET")))
 	return exitOK
+}
+
+// printProjection says how large the database grows for these sites, from
+// the bytes per probe and per site-hour the bench measured for the schema,
+// and whether it stays under WALNUT_DB_BUDGET.
+func printProjection(w io.Writer, sites []config.Site, r store.Retention, budget int64, budgetText string) {
+	if len(sites) == 0 {
+		return
+	}
+	intervals := make([]time.Duration, len(sites))
+	for i, s := range sites {
+		intervals[i] = s.Interval
+	}
+	f := store.CurrentFootprint
+	fmt.Fprintf(w, "\nDatabase size, projected (raw probes kept %s, hourly history %s):\n", days(r.Raw), days(r.Rollups))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, p := range []struct {
+		label string
+		age   time.Duration
+	}{{"after 30 days", 30 * day}, {"after 90 days", 90 * day}, {"after a year", 365 * day}} {
+		fmt.Fprintf(tw, "  %s\t%s\n", p.label, formatSize(f.Project(intervals, r.Raw, r.Rollups, p.age)))
+	}
+	tw.Flush()
+	if budget <= 0 {
+		fmt.Fprintln(w, "  no WALNUT_DB_BUDGET set")
+		return
+	}
+	full := f.Project(intervals, r.Raw, r.Rollups, max(r.Raw, r.Rollups))
+	if d, ok := f.DaysToReach(float64(budget), intervals, r.Raw, r.Rollups); ok {
+		fmt.Fprintf(w, "  exceeds WALNUT_DB_BUDGET %s after %d days (it would reach %s)\n", budgetText, d, formatSize(full))
+		return
+	}
+	share := full / float64(budget)
+	if share >= 0.8 {
+		fmt.Fprintf(w, "  fits in WALNUT_DB_BUDGET %s (at most %.0f %% of it, past the 80 %% at which /healthz and the board warn)\n", budgetText, 100*share)
+		return
+	}
+	fmt.Fprintf(w, "  fits in WALNUT_DB_BUDGET %s (at most %.0f %% of it)\n", budgetText, 100*share)
+}
+
+const day = 24 * time.Hour
+
+// days is a retention as people set it: "30d", or a duration when it is
+// not whole days.
+func days(d time.Duration) string {
+	if d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return shortDuration(d)
+}
+
+// formatSize is a size in decimal units, as hosts sell plans.
+func formatSize(b float64) string {
+	switch {
+	case b >= 1e9:
+		return fmt.Sprintf("%.1f GB", b/1e9)
+	case b >= 1e6:
+		return fmt.Sprintf("%.0f MB", b/1e6)
+	}
+	return fmt.Sprintf("%.0f kB", b/1e3)
 }
 
 // flapSummary is a site's flap damping in a few words: "off", "default", or

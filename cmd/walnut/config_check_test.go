@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/walnut-board/walnut/store"
 )
 
 func TestConfigCheckShowsFlapping(t *testing.T) {
@@ -82,4 +86,84 @@ func TestConfigCheckRefusesNUL(t *testing.T) {
 			t.Errorf("%s reached the database:\n%s", args[0], stderr.String())
 		}
 	}
+}
+
+func TestConfigCheckProjectsSize(t *testing.T) {
+	t.Parallel()
+	sites := func(n int, interval string) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "defaults: {interval: %s}\nsites:\n", interval)
+		for i := range n {
+			fmt.Fprintf(&b, "  - {name: S%d, url: \"https://s%d.example.com/\"}\n", i, i)
+		}
+		return b.String()
+	}
+	check := func(t *testing.T, yaml string, vars map[string]string) (string, string, int) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"config", "check", "--config", writeConfig(t, yaml)}, &stdout, &stderr, fakeEnv(vars))
+		return stdout.String(), stderr.String(), code
+	}
+	f := store.CurrentFootprint
+	sizeLine := regexp.MustCompile(`(?m)^  after (30 days|90 days|a year) +([\d.]+) (MB|GB)$`)
+
+	t.Run("HundredSitesExceedAGigabyte", func(t *testing.T) {
+		t.Parallel()
+		out, stderr, code := check(t, sites(100, "30s"), map[string]string{"WALNUT_DB_BUDGET": "1GB"})
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if !strings.Contains(out, "Database size, projected (raw probes kept 30d, hourly history 400d):") {
+			t.Fatalf("no projection:\n%s", out)
+		}
+		if got := sizeLine.FindAllStringSubmatch(out, -1); len(got) != 3 {
+			t.Fatalf("want three sizes:\n%s", out)
+		}
+		// Each day adds a day of probes, minute rows and hours, for each
+		// site, until raw retention (30 days) is full.
+		perDay := 100 * (2880*f.Probe + 1440*f.SiteMinute + 24*f.SiteHour)
+		days := int((1e9-f.Empty)/perDay) + 1
+		if days >= 30 {
+			t.Fatalf("the footprint puts 100 sites under 1 GB for %d days; the test expects the budget to be exceeded within retention", days)
+		}
+		if want := fmt.Sprintf("  exceeds WALNUT_DB_BUDGET 1GB after %d days", days); !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	})
+
+	t.Run("OneSiteFits", func(t *testing.T) {
+		t.Parallel()
+		out, _, code := check(t, sites(1, "1m"), map[string]string{"WALNUT_DB_BUDGET": "1.5GiB"})
+		if code != 0 || !regexp.MustCompile(`(?m)^  fits in WALNUT_DB_BUDGET 1\.5GiB \(at most \d+ % of it\)$`).MatchString(out) {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+
+	t.Run("ShorterRetentionIsSmaller", func(t *testing.T) {
+		t.Parallel()
+		long, _, _ := check(t, sites(10, "30s"), nil)
+		short, _, _ := check(t, sites(10, "30s"), map[string]string{"WALNUT_RAW_RETENTION": "7d"})
+		if !strings.Contains(long, "no WALNUT_DB_BUDGET set") || !strings.Contains(short, "raw probes kept 7d") {
+			t.Fatalf("outputs:\n%s\n%s", long, short)
+		}
+		size := func(out string) float64 {
+			m := sizeLine.FindStringSubmatch(out) // after 30 days
+			v, _ := strconv.ParseFloat(m[2], 64)
+			if m[3] == "GB" {
+				v *= 1000
+			}
+			return v
+		}
+		if size(short) >= size(long)/2 {
+			t.Errorf("7 days of raw probes project %.0f MB, 30 days %.0f MB", size(short), size(long))
+		}
+	})
+
+	t.Run("BadBudgetIsAnError", func(t *testing.T) {
+		t.Parallel()
+		_, stderr, code := check(t, sites(1, "30s"), map[string]string{"WALNUT_DB_BUDGET": "lots"})
+		if code != exitError || !strings.Contains(stderr, `WALNUT_DB_BUDGET="lots"`) {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
 }

@@ -1,0 +1,73 @@
+package store
+
+import "time"
+
+// Footprint is what history costs on disk with this schema, all in: rows,
+// their indexes, TOAST, and the free space a table keeps after VACUUM. It is
+// measured, not derived: `go run ./bench -history` writes history through
+// the writer, runs serve's maintenance and reads pg_database_size and
+// pg_total_relation_size (BENCHMARKS.md, "Storage"). Change the schema,
+// run the bench again and update CurrentFootprint, here and only here.
+type Footprint struct {
+	// Empty is the database after the migrations, before any probe.
+	Empty float64
+	// Probe is a probe kept for raw retention (WALNUT_RAW_RETENTION): its
+	// row and its share of the indexes.
+	Probe float64
+	// SiteMinute is a minute of one site's probes, kept as long as raw
+	// probes (the minute rollup row); one per minute that has a probe.
+	SiteMinute float64
+	// SiteHour is an hour of one site's history, kept for the history's
+	// retention (the hour rollup row and a 24th of the day row).
+	SiteHour float64
+}
+
+// CurrentFootprint is Footprint for the schema of migrations 00001-00007,
+// measured with `go run ./bench -history` at 9894c48 (BENCHMARKS.md,
+// "Storage"): Probe from -sites 100 -interval 30s -days 14 (4,032,000
+// probes, 316.5 MB of probes), the rollup rows from -sites 20 -days 1
+// -batch 1 -writers 1, batches of one probe as serve writes them at that
+// rate (21.9 MB for 29,300 rows, each minute row updated in place; 722 B a
+// row with 1,000-probe batches).
+var CurrentFootprint = Footprint{
+	Empty:      9.8e6,
+	Probe:      78.5,
+	SiteMinute: 747,
+	SiteHour:   778,
+}
+
+// HistoryRetention is how long hour and day history is kept.
+const HistoryRetention = 400 * 24 * time.Hour
+
+// Project is the size of a database holding the history of sites probed
+// at intervals (one entry per site), after running for age, with raw
+// probes kept raw and hourly history kept history.
+func (f Footprint) Project(intervals []time.Duration, raw, history, age time.Duration) float64 {
+	rawAge := min(age, raw).Seconds()
+	histHours := min(age, history).Hours()
+	size := f.Empty
+	for _, iv := range intervals {
+		if iv <= 0 {
+			continue
+		}
+		probes := rawAge / iv.Seconds()
+		// A site probed less often than a minute has a minute row only
+		// for the minutes it is probed in.
+		minutes := rawAge / max(time.Minute, iv).Seconds()
+		size += probes*f.Probe + minutes*f.SiteMinute + histHours*f.SiteHour
+	}
+	return size
+}
+
+// DaysToReach is the first whole day of running after which the database
+// holds more than budget bytes, and false if it never does: the size stops
+// growing once the longer retention is full.
+func (f Footprint) DaysToReach(budget float64, intervals []time.Duration, raw, history time.Duration) (int, bool) {
+	last := int(max(raw, history)/(24*time.Hour)) + 1
+	for d := 0; d <= last; d++ {
+		if f.Project(intervals, raw, history, time.Duration(d)*24*time.Hour) > budget {
+			return d, true
+		}
+	}
+	return 0, false
+}
