@@ -284,6 +284,9 @@ func (d *Dispatcher) handle(ctx context.Context, st *store.NotifyStream, site st
 	if sink == nil {
 		return "skipped", "sink not configured", nil
 	}
+	if n.CertDays > 0 {
+		return d.certificate(ctx, st, site, sink, n)
+	}
 	if st.Told == store.StateUnknown && st.Held == "" {
 		// A new stream: a site's first verdict is never sent, so the sink
 		// may take the state this change leaves as known.
@@ -326,6 +329,21 @@ func (d *Dispatcher) handle(ctx context.Context, st *store.NotifyStream, site st
 		return d.failed(ctx, st.Sink, site, notice, err)
 	}
 	st.Told = n.To
+	return "sent", "", nil
+}
+
+// certificate sends a certificate warning. It is no change of state, so it
+// leaves what the sink was told alone, and it is not held while the site
+// flaps or is in maintenance: the certificate expires all the same.
+func (d *Dispatcher) certificate(ctx context.Context, st *store.NotifyStream, site store.NotifySite, sink Sink, n store.Notification) (string, string, error) {
+	notice := Notice{
+		Event: EventCertificate, Slug: site.Slug, Name: site.Name, URL: site.URL, Link: d.link(site.Slug),
+		Severity: site.Severity, Reason: store.ExpiryText(n.CertExpiresAt.Sub(n.At)), At: n.At,
+		CertExpiresAt: n.CertExpiresAt, CertDays: n.CertDays,
+	}
+	if err := d.send(ctx, sink, st, site, notice); err != nil {
+		return d.failed(ctx, st.Sink, site, notice, err)
+	}
 	return "sent", "", nil
 }
 

@@ -43,6 +43,10 @@ const (
 	// EventSettled gives a site's state once a hold (flapping, maintenance)
 	// ends, when it differs from what the sink was last told.
 	EventSettled Event = "settled"
+	// EventCertificate says a site's certificate expires soon: once per
+	// threshold crossed (cert_warning, then 14, 7, 3 and 1 days), to Slack
+	// only. It is no change of state: From and To are empty.
+	EventCertificate Event = "certificate"
 )
 
 // Notice is one message to a sink.
@@ -65,6 +69,10 @@ type Notice struct {
 	// Flapping: how many changes within what window.
 	Changes int
 	Window  time.Duration
+
+	// Certificate: when it expires, and the threshold crossed in days.
+	CertExpiresAt time.Time
+	CertDays      int
 }
 
 // Sink delivers notices. Send returns nil when the notice was accepted,
@@ -270,6 +278,8 @@ func Names(sinks map[string]Sink) []string {
 // summary is the one line a person reads first.
 func summary(n Notice) string {
 	switch n.Event {
+	case EventCertificate:
+		return n.Name + ": " + n.Reason
 	case EventFlapping:
 		return n.Name + " is flapping: " + flapNote(n)
 	case EventSettled:

@@ -56,6 +56,8 @@ func (p *PagerDuty) Send(ctx context.Context, n Notice) error {
 		ClientURL:  n.Link,
 	}
 	switch {
+	case n.Event == EventCertificate:
+		return ErrSkip // Slack's news; cert_critical pages through the site turning notok
 	case n.Event == EventFlapping, n.To == store.StateNotOK:
 		ev.Action = "trigger"
 	case n.To == store.StateOK:

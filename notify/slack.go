@@ -58,7 +58,7 @@ func slackEscape(s string) string {
 // slackMessageFor renders a notice.
 func slackMessageFor(n Notice) SlackMessage {
 	color := slackColors[n.To]
-	if n.Event == EventFlapping {
+	if n.Event == EventFlapping || n.Event == EventCertificate {
 		color = slackFlappingColor
 	}
 	return slackCard(summary(n), color, slackHead(n), slackContext(n))
@@ -104,6 +104,8 @@ func slackHead(n Notice) string {
 	name := slackName(n)
 	var head string
 	switch n.Event {
+	case EventCertificate:
+		return fmt.Sprintf(":lock: %s: %s", name, slackEscape(n.Reason))
 	case EventFlapping:
 		head = fmt.Sprintf("%s %s is flapping: %s", slackFlappingMark, name, flapNote(n))
 	case EventSettled:
@@ -123,6 +125,10 @@ func slackContext(n Notice) []string {
 	ctx := []string{}
 	if n.From != "" && n.From != store.StateUnknown {
 		ctx = append(ctx, "was "+n.From.Word())
+	}
+	if n.Event == EventCertificate {
+		ctx = append(ctx, "expires "+slackDate(n.CertExpiresAt, "{date_short_pretty} {time}"))
+		return append(ctx, slackProbe(n)...)
 	}
 	ctx = append(ctx, slackDate(n.At, "{date_short_pretty} {time_secs}"))
 	return append(ctx, slackProbe(n)...)

@@ -75,6 +75,11 @@ func afterSlack(ctx context.Context) (context.Context, context.CancelFunc) {
 // second one; only a reply may come twice, when a retry follows a failure
 // after Slack took it.
 func (b *SlackBot) Send(ctx context.Context, n Notice) error {
+	if n.Event == EventCertificate {
+		// A message of its own: no outage's thread is about it.
+		_, err := b.api.post(ctx, b.channel, "", slackMessageFor(n))
+		return err
+	}
 	th, err := b.threads.SlackThreadOpen(ctx, n.Slug)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

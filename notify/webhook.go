@@ -56,6 +56,9 @@ func Sign(secret, body []byte) string {
 // Send posts the payload; 2xx is delivered, 408/429/5xx retried, other 4xx
 // permanent.
 func (w *Webhook) Send(ctx context.Context, n Notice) error {
+	if n.Event == EventCertificate {
+		return ErrSkip // the webhook's contract is transitions
+	}
 	p := WebhookPayload{Event: n.Event, Slug: n.Slug, Name: n.Name, From: n.From, To: n.To, Reason: n.Reason, At: n.At.UTC(), URL: n.Link}
 	if p.URL == "" {
 		p.URL = n.URL

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"time"
+
+	"github.com/walnut-board/walnut/store/dbsqlc"
 )
 
 // Cert is the leaf certificate a site's TLS handshake presented, as the
@@ -59,4 +62,88 @@ func span(d time.Duration) string {
 		return unit(int64(d/time.Hour), "hour")
 	}
 	return unit(max(int64(d/time.Minute), 1), "minute")
+}
+
+// SiteCertSave records the certificate a site presented at seen: a
+// different one from the recorded starts afresh (first seen, warnings
+// sent), the same one moves its last seen. The checker calls it only when
+// the certificate changed, or hourly.
+func (s *Store) SiteCertSave(ctx context.Context, siteID int32, c Cert, seen time.Time) error {
+	err := s.q.SiteCertUpsert(ctx, s.pool, dbsqlc.SiteCertUpsertParams{
+		SiteID: siteID, Fingerprint: c.Fingerprint, ExpiresAt: c.ExpiresAt,
+		Issuer: c.Issuer, Subject: c.Subject, Verified: c.Verified, WarnFrom: c.WarnFrom, Seen: seen,
+	})
+	if err != nil {
+		return fmt.Errorf("save certificate of site %d: %w", siteID, err)
+	}
+	return nil
+}
+
+// SiteCertWarn records that the site's certificate with this fingerprint
+// has crossed the threshold of days, and the first time queues a notice to
+// the site's Slack (if it has Slack) with its job, in one transaction: a
+// restart, or another instance, never sends it twice. It reports whether a
+// notice was queued.
+func (s *Store) SiteCertWarn(ctx context.Context, siteID int32, fingerprint string, days int) (bool, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("certificate warning of site %d: begin: %w", siteID, err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	n, err := s.q.SiteCertWarn(ctx, tx, dbsqlc.SiteCertWarnParams{SiteID: siteID, Fingerprint: fingerprint, Days: int32(days)})
+	if err != nil {
+		return false, fmt.Errorf("certificate warning of site %d: %w", siteID, err)
+	}
+	if n > 0 {
+		if err := s.enqueueNotifyTx(ctx, tx); err != nil {
+			return false, fmt.Errorf("certificate warning of site %d: queue: %w", siteID, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("certificate warning of site %d: commit: %w", siteID, err)
+	}
+	return n > 0, nil
+}
+
+// SiteCert returns the certificate recorded for a site, or ErrNotFound.
+func (s *Store) SiteCert(ctx context.Context, siteID int32) (Cert, error) {
+	r, err := s.q.SiteCertGet(ctx, s.pool, siteID)
+	if err != nil {
+		return Cert{}, fmt.Errorf("certificate of site %d: %w", siteID, interpretError(err))
+	}
+	return certFromRow(dbsqlc.SiteCertListRow(r)), nil
+}
+
+// attachCerts fills in the certificates of sites that have one.
+func (s *Store) attachCerts(ctx context.Context, sites []Site) error {
+	if len(sites) == 0 {
+		return nil
+	}
+	ids := make([]int32, len(sites))
+	for i, si := range sites {
+		ids[i] = si.ID
+	}
+	rows, err := s.q.SiteCertList(ctx, s.pool, ids)
+	if err != nil {
+		return fmt.Errorf("list certificates: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	byID := make(map[int32]*Cert, len(rows))
+	for _, r := range rows {
+		c := certFromRow(r)
+		byID[r.SiteID] = &c
+	}
+	for i := range sites {
+		sites[i].Cert = byID[sites[i].ID]
+	}
+	return nil
+}
+
+func certFromRow(r dbsqlc.SiteCertListRow) Cert {
+	return Cert{
+		ExpiresAt: r.ExpiresAt, Issuer: r.Issuer, Subject: r.Subject, Fingerprint: r.Fingerprint,
+		Verified: r.Verified, WarnFrom: r.WarnFrom, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
+	}
 }

@@ -193,6 +193,12 @@ type Notification struct {
 	DNS        time.Duration
 	Connect    time.Duration
 	TLS        time.Duration
+
+	// A certificate warning has no transition (From and To are unknown):
+	// CertDays is the threshold crossed, CertExpiresAt the certificate's
+	// expiry, and At when the warning was queued. 0 for a transition.
+	CertDays      int
+	CertExpiresAt time.Time
 }
 
 // Next returns the oldest pending notification, or ErrNotFound.
@@ -205,6 +211,7 @@ func (st *NotifyStream) Next(ctx context.Context) (Notification, error) {
 		ID: r.ID, Attempts: int(r.Attempts), At: r.At, From: State(r.FromState), To: State(r.ToState),
 		Reason: r.Reason, HTTPStatus: int(r.HttpStatus), Latency: duration(r.LatencyUs),
 		TTFB: duration(r.TtfbUs), DNS: duration(r.DnsUs), Connect: duration(r.ConnectUs), TLS: duration(r.TlsUs),
+		CertDays: int(r.CertDays.Int32), CertExpiresAt: derefTime(r.CertExpiresAt),
 	}, nil
 }
 
@@ -306,6 +313,13 @@ func (s *Store) NotifyHealth(ctx context.Context) ([]SinkHealth, error) {
 		}
 	}
 	return out, nil
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 func notEpoch(t time.Time) *time.Time {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -38,6 +39,9 @@ type Site struct {
 	HTTPStatus int
 	Latency    time.Duration
 	TTFB       time.Duration
+	// Cert is the certificate the site last presented (https:// and
+	// tls:// sites); nil before one was recorded.
+	Cert *Cert
 }
 
 // Transition is one change of a site's confirmed state.
@@ -124,6 +128,9 @@ func (s *Store) siteList(ctx context.Context, since *time.Time) ([]Site, error) 
 			HTTPStatus: int(r.HttpStatus), Latency: duration(r.LatencyUs), TTFB: duration(r.TtfbUs),
 		}
 	}
+	if err := s.attachCerts(ctx, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -141,12 +148,19 @@ func (s *Store) SiteGetBySlug(ctx context.Context, slug string) (Site, error) {
 	if err != nil {
 		return Site{}, fmt.Errorf("get site %q: %w", slug, interpretError(err))
 	}
-	return Site{
+	site := Site{
 		ID: r.ID, Slug: r.Slug, Name: r.Name, Group: r.Grp, URL: r.Url,
 		Interval: time.Duration(r.IntervalMs) * time.Millisecond, Retired: r.RetiredAt != nil,
 		State: State(r.State), Reason: r.Reason, Since: r.Since, CheckedAt: r.CheckedAt,
 		HTTPStatus: int(r.HttpStatus), Latency: duration(r.LatencyUs), TTFB: duration(r.TtfbUs),
-	}, nil
+	}
+	switch c, err := s.SiteCert(ctx, site.ID); {
+	case err == nil:
+		site.Cert = &c
+	case !errors.Is(err, ErrNotFound):
+		return Site{}, err
+	}
+	return site, nil
 }
 
 // TransitionListBySite returns a site's newest transitions, newest first.

@@ -126,6 +126,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		// them in a reason either.
 		Secrets:    notify.Credentials(notify.Env(lookup)),
 		Heartbeats: heartbeats,
+		// Certificates are kept, and warned of, through the store.
+		Certs: st,
 	})
 	place := newPlacer(st, chk, logger.With("component", "lease"))
 	rl := &reloader{

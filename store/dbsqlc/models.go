@@ -79,15 +79,17 @@ type Instance struct {
 }
 
 type Notification struct {
-	ID           int64
-	SiteID       int32
-	Sink         string
-	TransitionID int64
-	CreatedAt    time.Time
-	Attempts     int32
-	DoneAt       *time.Time
-	Outcome      string
-	Detail       string
+	ID            int64
+	SiteID        int32
+	Sink          string
+	TransitionID  pgtype.Int8
+	CreatedAt     time.Time
+	Attempts      int32
+	DoneAt        *time.Time
+	Outcome       string
+	Detail        string
+	CertDays      pgtype.Int4
+	CertExpiresAt *time.Time
 }
 
 type NotifyRoute struct {
@@ -255,6 +257,19 @@ type Site struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RetiredAt  *time.Time
+}
+
+type SiteCert struct {
+	SiteID      int32
+	Fingerprint string
+	ExpiresAt   time.Time
+	Issuer      string
+	Subject     string
+	Verified    bool
+	WarnFrom    *time.Time
+	FirstSeen   time.Time
+	LastSeen    time.Time
+	WarnedDays  pgtype.Int4
 }
 
 type SiteLease struct {

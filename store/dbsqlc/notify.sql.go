@@ -8,6 +8,8 @@ package dbsqlc
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const notificationAttempt = `-- name: NotificationAttempt :exec
@@ -42,7 +44,12 @@ func (q *Queries) NotificationDone(ctx context.Context, db DBTX, arg Notificatio
 }
 
 const notificationNext = `-- name: NotificationNext :one
-SELECT n.id, n.attempts, t.id AS transition_id, t.at, t.from_state, t.to_state, t.reason,
+SELECT n.id, n.attempts,
+       coalesce(t.at, n.created_at)::timestamptz AS at,
+       coalesce(t.from_state, 'unknown')::state AS from_state,
+       coalesce(t.to_state, 'unknown')::state AS to_state,
+       coalesce(t.reason, '')::text AS reason,
+       n.cert_days, n.cert_expires_at,
        coalesce(p.http_status, 0)::smallint AS http_status,
        coalesce(p.latency_us, 0)::integer AS latency_us,
        coalesce(p.ttfb_us, 0)::integer AS ttfb_us,
@@ -50,7 +57,7 @@ SELECT n.id, n.attempts, t.id AS transition_id, t.at, t.from_state, t.to_state, 
        coalesce(p.connect_us, 0)::integer AS connect_us,
        coalesce(p.tls_us, 0)::integer AS tls_us
   FROM notifications n
-  JOIN transitions t ON t.id = n.transition_id
+  LEFT JOIN transitions t ON t.id = n.transition_id
   LEFT JOIN LATERAL (
         SELECT pr.http_status, pr.latency_us, pr.ttfb_us, pr.dns_us, pr.connect_us, pr.tls_us
           FROM probes pr
@@ -67,32 +74,36 @@ type NotificationNextParams struct {
 }
 
 type NotificationNextRow struct {
-	ID           int64
-	Attempts     int32
-	TransitionID int64
-	At           time.Time
-	FromState    State
-	ToState      State
-	Reason       string
-	HttpStatus   int16
-	LatencyUs    int32
-	TtfbUs       int32
-	DnsUs        int32
-	ConnectUs    int32
-	TlsUs        int32
+	ID            int64
+	Attempts      int32
+	At            time.Time
+	FromState     State
+	ToState       State
+	Reason        string
+	CertDays      pgtype.Int4
+	CertExpiresAt *time.Time
+	HttpStatus    int16
+	LatencyUs     int32
+	TtfbUs        int32
+	DnsUs         int32
+	ConnectUs     int32
+	TlsUs         int32
 }
 
+// A certificate warning (cert_days set) has no transition: its time is
+// when it was queued, and its states unknown.
 func (q *Queries) NotificationNext(ctx context.Context, db DBTX, arg NotificationNextParams) (NotificationNextRow, error) {
 	row := db.QueryRow(ctx, notificationNext, arg.SiteID, arg.Sink)
 	var i NotificationNextRow
 	err := row.Scan(
 		&i.ID,
 		&i.Attempts,
-		&i.TransitionID,
 		&i.At,
 		&i.FromState,
 		&i.ToState,
 		&i.Reason,
+		&i.CertDays,
+		&i.CertExpiresAt,
 		&i.HttpStatus,
 		&i.LatencyUs,
 		&i.TtfbUs,

@@ -25,7 +25,14 @@ UPDATE notify_streams SET told = @told, held = @held, held_since = sqlc.narg('he
  WHERE site_id = @site_id AND sink = @sink;
 
 -- name: NotificationNext :one
-SELECT n.id, n.attempts, t.id AS transition_id, t.at, t.from_state, t.to_state, t.reason,
+-- A certificate warning (cert_days set) has no transition: its time is
+-- when it was queued, and its states unknown.
+SELECT n.id, n.attempts,
+       coalesce(t.at, n.created_at)::timestamptz AS at,
+       coalesce(t.from_state, 'unknown')::state AS from_state,
+       coalesce(t.to_state, 'unknown')::state AS to_state,
+       coalesce(t.reason, '')::text AS reason,
+       n.cert_days, n.cert_expires_at,
        coalesce(p.http_status, 0)::smallint AS http_status,
        coalesce(p.latency_us, 0)::integer AS latency_us,
        coalesce(p.ttfb_us, 0)::integer AS ttfb_us,
@@ -33,7 +40,7 @@ SELECT n.id, n.attempts, t.id AS transition_id, t.at, t.from_state, t.to_state, 
        coalesce(p.connect_us, 0)::integer AS connect_us,
        coalesce(p.tls_us, 0)::integer AS tls_us
   FROM notifications n
-  JOIN transitions t ON t.id = n.transition_id
+  LEFT JOIN transitions t ON t.id = n.transition_id
   LEFT JOIN LATERAL (
         SELECT pr.http_status, pr.latency_us, pr.ttfb_us, pr.dns_us, pr.connect_us, pr.tls_us
           FROM probes pr
