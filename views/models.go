@@ -15,6 +15,9 @@ type TileView struct {
 	Since    string // when the state began, RFC 3339; the page's script keeps For current from it
 	Checked  string // when it was last probed, RFC 3339, empty before the first probe
 	Interval int    // seconds between probes; the page calls a site stale after three
+	// Cert is the certificate warning a green tile shows, "certificate
+	// expires in 9 days"; empty outside the site's cert_warning.
+	Cert string
 }
 
 // GroupView is a heading on the board and its tiles, in config order.
@@ -123,6 +126,22 @@ type SiteView struct {
 	Transitions []TransitionRow
 	History     HistoryView
 	CSSPath     string
+	// Cert is the certificate the site last presented; nil for sites
+	// without TLS or before the first handshake.
+	Cert *CertView
+}
+
+// CertView is a site's certificate on its page.
+type CertView struct {
+	ExpiresAt string // RFC 3339
+	ExpiresIn string // "certificate expires in 9 days"
+	Issuer    string
+	Subject   string
+	FirstSeen string // RFC 3339
+	LastSeen  string // RFC 3339
+	Warning   bool   // within the site's cert_warning: the line is amber
+	// Insecure: the site skips verification (tls: {insecure: true}).
+	Insecure bool
 }
 
 // stateLabel is the word shown beside the state's symbol, so that state is

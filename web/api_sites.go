@@ -26,6 +26,14 @@ type siteDetailJSON struct {
 	URL     string              `json:"url"`
 	Retired bool                `json:"retired"`
 	Uptime  map[string]*float64 `json:"uptime"`
+	// Cert is the certificate the site last presented; null for sites
+	// without TLS or before the first handshake.
+	Cert *certJSON `json:"cert"`
+}
+
+type certJSON struct {
+	ExpiresAt string `json:"expires_at"`
+	Issuer    string `json:"issuer"`
 }
 
 type probeJSON struct {
@@ -94,6 +102,9 @@ func (h *Handler) apiSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := siteDetailJSON{siteJSON: toSiteJSON(s), URL: s.URL, Retired: s.Retired, Uptime: map[string]*float64{}}
+	if s.Cert != nil {
+		out.Cert = &certJSON{ExpiresAt: rfc3339(s.Cert.ExpiresAt), Issuer: s.Cert.Issuer}
+	}
 	now := h.now()
 	for _, win := range uptimeWindows {
 		u, err := h.store.SiteUptime(ctx, s, now.Add(-win.span), now)

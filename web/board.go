@@ -119,7 +119,17 @@ func tileView(s store.Site, now time.Time) views.TileView {
 	if s.CheckedAt != nil {
 		t.Checked = rfc3339(*s.CheckedAt)
 	}
+	t.Cert = certLine(s, now)
 	return t
+}
+
+// certLine is a green tile's certificate warning, once the site's
+// cert_warning has begun; "" otherwise. A red tile's reason says it.
+func certLine(s store.Site, now time.Time) string {
+	if s.State != store.StateOK || s.Cert == nil || !s.Cert.Warning(now) {
+		return ""
+	}
+	return store.ExpiryText(s.Cert.Left(now))
 }
 
 // readSupport is who is on the roster today, the server's local day. With

@@ -107,13 +107,13 @@ type refreshWant struct {
 // which the page's script keeps current: a tile is sent again only when its
 // key changes.
 type tileKey struct {
-	name, state, reason string
+	name, state, reason, cert string
 	since               int64
 	interval            time.Duration
 }
 
-func keyOf(s store.Site) tileKey {
-	k := tileKey{name: s.Name, state: string(s.State), reason: s.Reason, interval: s.Interval}
+func keyOf(s store.Site, now time.Time) tileKey {
+	k := tileKey{name: s.Name, state: string(s.State), reason: s.Reason, cert: certLine(s, now), interval: s.Interval}
 	if s.Since != nil {
 		k.since = s.Since.UnixMicro()
 	}
@@ -409,7 +409,7 @@ func (h *Hub) apply(ctx context.Context, w refreshWant) error {
 	var freshChecks map[string]int64
 	for _, i := range changed {
 		s := h.sites[i]
-		key := keyOf(s)
+		key := keyOf(s, now)
 		if old, ok := h.tileKeys[s.Slug]; !ok || old != key {
 			html, err := renderString(ctx, views.Tile(tileView(s, now)))
 			if err != nil {

@@ -41,6 +41,14 @@ func (h *Handler) site(w http.ResponseWriter, r *http.Request) {
 	if s.Since != nil {
 		v.For = ago(h.now().Sub(*s.Since))
 	}
+	if c := s.Cert; c != nil {
+		now := h.now()
+		v.Cert = &views.CertView{
+			ExpiresAt: rfc3339(c.ExpiresAt), ExpiresIn: store.ExpiryText(c.Left(now)),
+			Issuer: c.Issuer, Subject: c.Subject, FirstSeen: rfc3339(c.FirstSeen), LastSeen: rfc3339(c.LastSeen),
+			Warning: c.Warning(now) || c.Left(now) <= 0, Insecure: !c.Verified,
+		}
+	}
 	for _, p := range probes {
 		v.Probes = append(v.Probes, views.ProbeRow{
 			At: rfc3339(p.At), State: string(p.State), HTTPStatus: httpStatusText(p.HTTPStatus),
