@@ -83,7 +83,7 @@ func TestSiteCert(t *testing.T) {
 	if err := st.SiteCertSave(ctx, web, b, t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := st.SiteCert(ctx, web); !c.FirstSeen.Equal(t0.Add(2*time.Hour)) {
+	if c, _ := st.SiteCert(ctx, web); !c.FirstSeen.Equal(t0.Add(2 * time.Hour)) {
 		t.Errorf("renewed cert first seen %v, want when it was", c.FirstSeen)
 	}
 	warn(web, "bbbb", 7, true)

@@ -108,8 +108,8 @@ type refreshWant struct {
 // key changes.
 type tileKey struct {
 	name, state, reason, cert string
-	since               int64
-	interval            time.Duration
+	since                     int64
+	interval                  time.Duration
 }
 
 func keyOf(s store.Site, now time.Time) tileKey {
