@@ -70,8 +70,11 @@ func span(d time.Duration) string {
 // the certificate changed, or hourly.
 func (s *Store) SiteCertSave(ctx context.Context, siteID int32, c Cert, seen time.Time) error {
 	err := s.q.SiteCertUpsert(ctx, s.pool, dbsqlc.SiteCertUpsertParams{
-		SiteID: siteID, Fingerprint: c.Fingerprint, ExpiresAt: c.ExpiresAt,
-		Issuer: c.Issuer, Subject: c.Subject, Verified: c.Verified, WarnFrom: c.WarnFrom, Seen: seen,
+		SiteID: siteID, Fingerprint: cleanText(c.Fingerprint, maxNameBytes), ExpiresAt: c.ExpiresAt,
+		// A certificate's names are the server's to choose: the one
+		// boundary makes them storable (text.go).
+		Issuer: cleanText(c.Issuer, maxNameBytes), Subject: cleanText(c.Subject, maxNameBytes),
+		Verified: c.Verified, WarnFrom: c.WarnFrom, Seen: seen,
 	})
 	if err != nil {
 		return fmt.Errorf("save certificate of site %d: %w", siteID, err)

@@ -88,6 +88,16 @@ func TestSiteCert(t *testing.T) {
 	}
 	warn(web, "bbbb", 7, true)
 
+	// A hostile server's names are stored, made readable.
+	odd := b
+	odd.Fingerprint, odd.Issuer = "cccc", "Evil\x00CA\xff"
+	if err := st.SiteCertSave(ctx, ids["quiet"], odd, t0); err != nil {
+		t.Fatalf("a certificate with a NUL in its issuer: %v", err)
+	}
+	if c, _ := st.SiteCert(ctx, ids["quiet"]); c.Issuer != "Evil\uFFFDCA\uFFFD" {
+		t.Errorf("issuer stored as %q", c.Issuer)
+	}
+
 	// A site without Slack queues nothing.
 	if err := st.SiteCertSave(ctx, ids["quiet"], a, t0); err != nil {
 		t.Fatal(err)
