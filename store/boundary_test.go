@@ -137,6 +137,19 @@ func TestStoreBoundary(t *testing.T) {
 		}
 	})
 
+	// A confirm past int4 is the most it can be, not whatever its low 32
+	// bits say.
+	t.Run("HugeConfirm", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, store.SiteSpec{Slug: "api", Name: "API", URL: "https://api/", Interval: time.Minute, Confirm: 1<<32 + 1})
+		if _, err := b.store.WriteProbes(ctx, b.probes("api", 0, notok, notok, notok)); err != nil {
+			t.Fatal(err)
+		}
+		if site, _ := b.store.SiteGetBySlug(ctx, "api"); site.State != store.StateUnknown {
+			t.Fatalf("state after 3 probes = %s, want unknown until 2^31-1 agree", site.State)
+		}
+	})
+
 	t.Run("SiteText", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, store.SiteSpec{
@@ -312,5 +325,33 @@ func TestWriterProbeAndVerdictRefused(t *testing.T) {
 	var n int
 	if err := b.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM probes`).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("%d probes stored (%v), want 2", n, err)
+	}
+}
+
+// TestWriterStatementRefused: when the database refuses the writer's
+// statements rather than a probe's data (here a table is missing, as after
+// a botched migration), no probe is to blame: the batch is dropped with one
+// line, not split into one refusal per probe, and it is an outage on
+// /healthz (LastError), not a rejection.
+func TestWriterStatementRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if _, err := b.store.Pool().Exec(context.Background(), `ALTER TABLE site_state RENAME TO site_state_gone`); err != nil {
+		t.Fatal(err)
+	}
+	var logs storetest.Buffer
+	batch := b.probes("api", 0, store.StateOK, store.StateOK, store.StateOK, store.StateOK)
+	w := store.NewWriter(b.store, slog.New(slog.NewTextHandler(&logs, nil)), store.WriterOptions{FlushInterval: time.Hour, BatchSize: len(batch)})
+	stop := runWriter(t, w)
+	for _, p := range batch {
+		w.Add(p)
+	}
+	waitFor(t, "the batch dropped", func() bool { return w.Dropped() == uint64(len(batch)) })
+	if w.Rejected() != 0 || w.LastError() == nil || w.Written() != 0 {
+		t.Fatalf("rejected %d, last error %v, written %d; want 0, an error, 0", w.Rejected(), w.LastError(), w.Written())
+	}
+	stop()
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Fatalf("%d error lines for one batch, want 1:\n%s", n, logs.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -75,7 +76,7 @@ func (s *Store) SiteSync(ctx context.Context, specs []SiteSpec) (map[string]int3
 			Grp:        cleanText(sp.Group, maxNameBytes),
 			Url:        cleanText(sp.URL, maxURLBytes),
 			IntervalMs: intervalMs(sp.Interval),
-			Confirm:    int32(max(sp.Confirm, 1)),
+			Confirm:    int32(min(max(sp.Confirm, 1), math.MaxInt32)),
 			Position:   int32(i),
 		})
 		if err != nil {

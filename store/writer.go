@@ -336,6 +336,13 @@ func (w *Writer) write(ctx context.Context, batch []Probe) (int, error) {
 		return len(batch), nil
 	case !permanent(err):
 		return 0, err
+	case !refused(err):
+		// The statement, not the data: a missing table or function, a
+		// revoked privilege. No probe is to blame and none can be
+		// written; splitting would only say so once per probe.
+		w.lose(len(batch))
+		w.logger.Error("probes not written: the database refuses the writer's statements", "count", len(batch), "error", err)
+		return len(batch), nil
 	case len(batch) == 1:
 		if err := w.reject(ctx, batch[0], err); err != nil {
 			return 0, err
@@ -366,6 +373,11 @@ func (w *Writer) reject(ctx context.Context, p Probe, cause error) error {
 	err := w.attempt(ctx, []Probe{verdict})
 	if err != nil && !permanent(err) {
 		return err
+	}
+	if err != nil && !refused(err) {
+		w.lose(1)
+		w.logger.Error("probes not written: the database refuses the writer's statements", "count", 1, "error", err)
+		return nil
 	}
 	site := w.siteName(ctx, p.SiteID)
 	w.rejected.Add(1)
@@ -427,9 +439,9 @@ func (w *Writer) attempt(ctx context.Context, batch []Probe) error {
 	w.writing.Store(0)
 	w.mu.Lock()
 	prev := w.lastErr
-	// A rejection is about the data, not the database, which answered:
-	// it neither starts nor ends an outage.
-	if !permanent(err) {
+	// A refusal is about the data, not the database, which answered: it
+	// neither starts nor ends an outage.
+	if !refused(err) {
 		w.lastErr = err
 	}
 	w.mu.Unlock()
@@ -443,7 +455,8 @@ func (w *Writer) attempt(ctx context.Context, batch []Probe) error {
 			w.logger.Info("database writes resumed", "probes", len(batch))
 		}
 	case permanent(err):
-		// write splits the batch; reject logs the probe that was refused.
+		// write splits a refused batch and logs the probe refused, or
+		// logs a batch no split can help.
 	case errors.Is(err, context.Canceled):
 		// Shutdown: Run tries the batch once more and reports what it
 		// could not write.
@@ -472,17 +485,31 @@ func (w *Writer) committed(ctx context.Context, batch []Probe) bool {
 }
 
 // permanent reports whether retrying the same batch cannot succeed: the
-// database rejected the data itself rather than being unreachable.
+// database refused the data or the statement rather than being
+// unreachable.
 func permanent(err error) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return false
-	}
-	switch pgErr.Code[:2] {
-	case "22", "23", "42": // data exception, integrity violation, syntax or access
+	return refused(err) || sqlClass(err) == "42" // syntax error or access rule violation
+}
+
+// refused reports whether the database refused a write for the data in it,
+// which some probe of the batch carries: a data exception, an integrity
+// violation, a limit such as pg_notify's payload size.
+func refused(err error) bool {
+	switch sqlClass(err) {
+	case "22", "23", "54":
 		return true
 	}
 	return false
+}
+
+// sqlClass is the class of err's SQLSTATE, its first two characters; ""
+// when the server did not answer with one.
+func sqlClass(err error) string {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) < 2 {
+		return ""
+	}
+	return pgErr.Code[:2]
 }
 
 // Losses is what the writer could not store over a recent span of time.
