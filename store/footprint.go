@@ -11,8 +11,13 @@ import "time"
 type Footprint struct {
 	// Empty is the database after the migrations, before any probe.
 	Empty float64
-	// Probe is a probe kept for raw retention (WALNUT_RAW_RETENTION): its
-	// row and its share of the indexes.
+	// HotProbe is a probe of the last HotWindow, all in: its row, and
+	// whatever else the schema keeps of it while it is recent. After
+	// HotWindow it costs Probe. A zero HotWindow: every probe costs Probe.
+	HotProbe  float64
+	HotWindow time.Duration
+	// Probe is a probe kept for raw retention (WALNUT_RAW_RETENTION), once
+	// past HotWindow: its row or packed form and its share of the indexes.
 	Probe float64
 	// SiteMinute is a minute of one site's probes, kept as long as raw
 	// probes (the minute rollup row); one per minute that has a probe.
@@ -44,17 +49,18 @@ const HistoryRetention = 400 * 24 * time.Hour
 // probes kept raw and hourly history kept history.
 func (f Footprint) Project(intervals []time.Duration, raw, history, age time.Duration) float64 {
 	rawAge := min(age, raw).Seconds()
+	hot := min(age, raw, f.HotWindow).Seconds()
 	histHours := min(age, history).Hours()
 	size := f.Empty
 	for _, iv := range intervals {
 		if iv <= 0 {
 			continue
 		}
-		probes := rawAge / iv.Seconds()
+		perSecond := 1 / iv.Seconds()
 		// A site probed less often than a minute has a minute row only
 		// for the minutes it is probed in.
 		minutes := rawAge / max(time.Minute, iv).Seconds()
-		size += probes*f.Probe + minutes*f.SiteMinute + histHours*f.SiteHour
+		size += hot*perSecond*f.HotProbe + (rawAge-hot)*perSecond*f.Probe + minutes*f.SiteMinute + histHours*f.SiteHour
 	}
 	return size
 }

@@ -41,4 +41,17 @@ func TestFootprintProject(t *testing.T) {
 	if _, ok := f.DaysToReach(1e9, one, raw, hist); ok {
 		t.Error("a budget the steady size never reaches is reached")
 	}
+
+	// Recent probes cost HotProbe, older ones Probe.
+	hot := store.Footprint{HotProbe: 100, HotWindow: day, Probe: 10}
+	for age, want := range map[time.Duration]float64{
+		time.Hour: 60 * 100,
+		day:       1440 * 100,
+		3 * day:   1440*100 + 1440*10,
+		9 * day:   1440*100 + 1440*10,
+	} {
+		if got := hot.Project(one, raw, hist, age); got != want {
+			t.Errorf("hot window, after %s: %.0f, want %.0f", age, got, want)
+		}
+	}
 }
