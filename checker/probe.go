@@ -115,8 +115,8 @@ func probe(ctx context.Context, client *http.Client, conf *tls.Config, site Site
 		return outcome{probe: p}
 	}
 
-	timeout := site.timeout()
-	probeCtx, cancel := context.WithTimeout(ctx, timeout)
+	timeout := site.Timeout
+	probeCtx, cancel := site.probeContext(ctx)
 	defer cancel()
 
 	var tm timings

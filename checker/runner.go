@@ -148,7 +148,7 @@ func (r *Runner) Run(ctx context.Context) {
 
 //go:noinline
 func (r *Runner) logStarted() {
-	r.logger.Debug("site runner started", "url", r.site.RedactedURL, "interval", r.site.interval())
+	r.logger.Debug("site runner started", "url", r.site.RedactedURL, "interval", r.site.Interval)
 }
 
 //go:noinline
@@ -171,7 +171,7 @@ func (r *Runner) stagger() time.Duration {
 	if r.opts.StaggerDisabled {
 		return 0
 	}
-	return staggerDelay(r.site.Slug, r.site.interval(), time.Now())
+	return staggerDelay(r.site.Slug, r.site.Interval, time.Now())
 }
 
 // staggerDelay is the wait from now until slug's next phase.
@@ -206,7 +206,7 @@ func (r *Runner) loop(ctx context.Context, delay time.Duration) (healthy, crashe
 			return healthy, false
 		}
 	}
-	ticker := time.NewTicker(r.site.interval())
+	ticker := time.NewTicker(r.site.Interval)
 	defer ticker.Stop()
 	for ok := true; ok; due, ok = tick(ctx, ticker.C) {
 		if r.probeOnce(ctx, due) {

@@ -5,6 +5,7 @@
 package checker
 
 import (
+	"context"
 	"time"
 
 	"github.com/walnut-board/walnut/recipes"
@@ -14,10 +15,6 @@ import (
 const (
 	// BodyLimit is how much of a response body a probe reads by default.
 	BodyLimit = 1 << 20
-	// DefaultInterval is the time between probes when a site sets none.
-	DefaultInterval = 30 * time.Second
-	// DefaultTimeout bounds a whole probe, body included, when a site sets none.
-	DefaultTimeout = 10 * time.Second
 )
 
 // Site is what the checker needs to probe one site.
@@ -32,10 +29,15 @@ type Site struct {
 	Method      string // default GET
 	Headers     map[string]string
 	Body        string
-	Interval    time.Duration // default DefaultInterval
-	Timeout     time.Duration // the whole exchange, body included; default DefaultTimeout
-	BodyLimit   int64         // bytes of body read; 0 means BodyLimit
-	Recipe      recipes.Recipe
+	// Interval is the time between probes; it must be positive. The
+	// defaults a site's config leaves out are config's to fill in
+	// (config.DefaultInterval, config.DefaultTimeout), so they have one home.
+	Interval time.Duration
+	// Timeout bounds the whole exchange, body included; 0 leaves the bound
+	// to ctx, as an http.Client without a Timeout does.
+	Timeout   time.Duration
+	BodyLimit int64 // bytes of body read; 0 means BodyLimit
+	Recipe    recipes.Recipe
 	// MaxPending is how long the site may stay pending: once its pending
 	// probes in a row span longer, they are notok, "pending for 2h10m".
 	// 0 means no limit.
@@ -73,18 +75,12 @@ type Sink interface {
 	Add(p store.Probe)
 }
 
-func (s *Site) interval() time.Duration {
-	if s.Interval > 0 {
-		return s.Interval
-	}
-	return DefaultInterval
-}
-
-func (s *Site) timeout() time.Duration {
+// probeContext is ctx bounded by the site's timeout, if it has one.
+func (s *Site) probeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if s.Timeout > 0 {
-		return s.Timeout
+		return context.WithTimeout(ctx, s.Timeout)
 	}
-	return DefaultTimeout
+	return context.WithCancel(ctx)
 }
 
 func (s *Site) bodyLimit() int64 {

@@ -29,8 +29,8 @@ func probeTCP(ctx context.Context, conf *tls.Config, site Site, now func() time.
 		return notOK("invalid URL: want tcp://host:port or tls://host:port")
 	}
 
-	timeout := site.timeout()
-	probeCtx, cancel := context.WithTimeout(ctx, timeout)
+	timeout := site.Timeout
+	probeCtx, cancel := site.probeContext(ctx)
 	defer cancel()
 	var tm timings
 	trace := tm.trace()
