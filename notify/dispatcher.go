@@ -27,16 +27,13 @@ type Options struct {
 	BaseURL     string // WALNUT_URL: links to /sites/{slug}; "" for none
 	Logger      *slog.Logger
 
-	// Flap damping: FlapChanges changes within FlapWindow send one
-	// "flapping" notice and hold the rest until the site has held one
-	// state for FlapSettle. Defaults 5, 30 min, 10 min; FlapChanges < 0
-	// turns damping off. These are for sites that Flapping does not list.
-	FlapChanges int
-	FlapWindow  time.Duration
-	FlapSettle  time.Duration
-	// Flapping is each site's damping by slug, from the config (the
-	// "flapping" key); SetFlapping replaces it on a reload.
+	// Flapping is each site's damping by slug, as the config resolved it
+	// (the "flapping" key); SetFlapping replaces it on a reload.
 	Flapping map[string]config.Flapping
+	// DefaultFlapping is the damping of a site Flapping does not list (one
+	// gone from the config whose notices are still out); the zero value
+	// means config.DefaultFlapping().
+	DefaultFlapping config.Flapping
 
 	// Backoff is the wait before retry n (1, 2, ...); default doubling from
 	// 5 s up to 10 min, with jitter. River gives up after MaxAttempts
@@ -86,12 +83,7 @@ func New(opts Options) (*Dispatcher, error) {
 		baseURL: strings.TrimSuffix(opts.BaseURL, "/"),
 		logger:  opts.Logger,
 		now:     opts.Now,
-		flap: config.Flapping{
-			Off:     opts.FlapChanges < 0,
-			Changes: cmp.Or(max(opts.FlapChanges, 0), config.DefaultFlapChanges),
-			Within:  cmp.Or(max(opts.FlapWindow, 0), config.DefaultFlapWithin),
-			Settle:  cmp.Or(max(opts.FlapSettle, 0), config.DefaultFlapSettle),
-		},
+		flap:    cmp.Or(opts.DefaultFlapping, config.DefaultFlapping()),
 		backoff: opts.Backoff,
 	}
 	if d.logger == nil {
@@ -159,22 +151,15 @@ func (d *Dispatcher) SetFlapping(flaps map[string]config.Flapping) {
 	d.flaps = flaps
 }
 
-// flapping returns a site's damping: the config's, with anything it leaves
-// zero taken from the dispatcher's defaults.
+// flapping returns a site's damping: the config's, which config has
+// already resolved against its defaults.
 func (d *Dispatcher) flapping(slug string) config.Flapping {
 	d.mu.Lock()
-	f, ok := d.flaps[slug]
-	d.mu.Unlock()
-	switch {
-	case !ok:
-		return d.flap
-	case f.Off:
-		return config.Flapping{Off: true}
+	defer d.mu.Unlock()
+	if f, ok := d.flaps[slug]; ok {
+		return f
 	}
-	f.Changes = cmp.Or(f.Changes, d.flap.Changes)
-	f.Within = cmp.Or(f.Within, d.flap.Within)
-	f.Settle = cmp.Or(f.Settle, d.flap.Settle)
-	return f
+	return d.flap
 }
 
 func (d *Dispatcher) maintenanceUntil(slug string, t time.Time) (time.Time, bool) {

@@ -63,7 +63,7 @@ func TestFlappingThresholdsPerSite(t *testing.T) {
 	start(t, b.dispatcher(t, func(o *Options) {
 		o.Now = clock.Now
 		// legacy is not in the config's list: it gets these.
-		o.FlapChanges, o.FlapWindow, o.FlapSettle = 4, time.Hour, time.Hour
+		o.DefaultFlapping = config.Flapping{Changes: 4, Within: time.Hour, Settle: time.Hour}
 		o.Flapping = map[string]config.Flapping{
 			// A long settle: the clock passes the other sites' probes
 			// too, and api must not settle before the count is taken.

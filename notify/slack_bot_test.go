@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/store/storetest"
 )
@@ -264,7 +265,7 @@ func (b *slackBundle) bot(t *testing.T, token, clientID string, mutate ...func(*
 		o.Sinks = map[string]Sink{SinkSlack: sink}
 		o.Logger = logger
 		o.ClientID = clientID
-		o.FlapChanges = -1
+		o.DefaultFlapping = config.Flapping{Off: true}
 		for _, m := range mutate {
 			m(o)
 		}
@@ -692,7 +693,7 @@ func TestSlackBotFlappingAndSettledInTheThread(t *testing.T) {
 	b.probe(t, "api", store.StateOK, 200, "")            // held
 	later := b.clock.Add(time.Hour)                      // long settled by the dispatcher's clock
 	start(t, b.bot(t, slackTestToken, "", func(o *Options) {
-		o.FlapChanges, o.FlapWindow, o.FlapSettle = 3, 30*time.Minute, 10*time.Minute
+		o.DefaultFlapping = config.Flapping{Changes: 3, Within: 30 * time.Minute, Settle: 10 * time.Minute}
 		o.Now = func() time.Time { return later }
 	}))
 	b.waitIdle(t)
