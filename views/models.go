@@ -16,8 +16,9 @@ type TileView struct {
 	Checked  string // when it was last probed, RFC 3339, empty before the first probe
 	Interval int    // seconds between probes; the page calls a site stale after three
 	// Cert is the certificate warning a green tile shows, "certificate
-	// expires in 9 days"; empty outside the site's cert_warning.
-	Cert string
+	// expires in 9 days"; empty outside the site's cert_warning. CertShort
+	// says it in fewer words for the denser boards: "cert: 9 days left".
+	Cert, CertShort string
 }
 
 // GroupView is a heading on the board and its tiles, in config order.

@@ -120,7 +120,19 @@ func tileView(s store.Site, now time.Time) views.TileView {
 		t.Checked = rfc3339(*s.CheckedAt)
 	}
 	t.Cert = certLine(s, now)
+	if t.Cert != "" {
+		t.CertShort = certShort(s.Cert.Left(now))
+	}
 	return t
+}
+
+// certShort is the certificate line in a few words, for narrow tiles:
+// "cert: 9 days left", "cert expired".
+func certShort(left time.Duration) string {
+	if left < 0 {
+		return "cert expired"
+	}
+	return "cert: " + strings.TrimPrefix(store.ExpiryText(left), "certificate expires in ") + " left"
 }
 
 // certLine is a green tile's certificate warning, once the site's

@@ -39,8 +39,12 @@ func TestSiteCertificate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.TrimSpace(doc.Find(`[data-slug="api"] [data-testid="tile-cert"]`).Text()); got != "⚠ certificate expires in 5 days" {
+		line := doc.Find(`[data-slug="api"] [data-testid="tile-cert"]`)
+		if got := line.Find(".cert-long").Text(); got != "certificate expires in 5 days" {
 			t.Errorf("api's certificate line = %q", got)
+		}
+		if got := line.Find(".cert-short").Text(); got != "cert: 5 days left" {
+			t.Errorf("api's short certificate line = %q", got)
 		}
 		if n := doc.Find(`[data-testid="tile-cert"]`).Length(); n != 1 {
 			t.Errorf("%d certificate lines, want only the green site's", n)
