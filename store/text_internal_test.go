@@ -84,3 +84,16 @@ func TestIntervalMs(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCleanProbes is what the boundary costs a batch of 1000 probes
+// whose text is clean, as almost every batch is.
+func BenchmarkCleanProbes(b *testing.B) {
+	batch := make([]Probe, 1000)
+	for i := range batch {
+		batch[i] = Probe{State: StateNotOK, HTTPStatus: 503, Reason: "Stripe: Partial outage of API Requests - degraded performance"}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		cleanProbes(batch)
+	}
+}
