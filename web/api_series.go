@@ -163,9 +163,8 @@ func (h *Handler) apiSeries(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, true)
 		return
 	}
-	s, err := h.store.SiteGetBySlug(ctx, r.PathValue("slug"))
-	if err != nil {
-		h.fail(w, r, err, true)
+	s, ok := h.pathSite(w, r)
+	if !ok {
 		return
 	}
 	buckets, err := h.store.SiteSeries(ctx, s, from, to, step)

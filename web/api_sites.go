@@ -96,9 +96,8 @@ func (h *Handler) apiSites(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) apiSite(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	s, err := h.store.SiteGetBySlug(ctx, r.PathValue("slug"))
-	if err != nil {
-		h.fail(w, r, err, true)
+	s, ok := h.pathSite(w, r)
+	if !ok {
 		return
 	}
 	out := siteDetailJSON{siteJSON: toSiteJSON(s), URL: s.URL, Retired: s.Retired, Uptime: map[string]*float64{}}
@@ -117,6 +116,30 @@ func (h *Handler) apiSite(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, r, http.StatusOK, out)
 }
 
+// pathSite looks up the site the path's {slug} names. When there is no
+// such site, or the lookup fails, it has answered the request and ok is
+// false. Handlers read their query first, so that a bad parameter is a 400
+// whether or not the site exists.
+func (h *Handler) pathSite(w http.ResponseWriter, r *http.Request) (s store.Site, ok bool) {
+	s, err := h.store.SiteGetBySlug(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		h.fail(w, r, err, true)
+		return store.Site{}, false
+	}
+	return s, true
+}
+
+// pathSiteLimit is pathSite for the listings, after ?limit=.
+func (h *Handler) pathSiteLimit(w http.ResponseWriter, r *http.Request) (s store.Site, limit int, ok bool) {
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		h.fail(w, r, err, true)
+		return store.Site{}, 0, false
+	}
+	s, ok = h.pathSite(w, r)
+	return s, limit, ok
+}
+
 // limitParam reads ?limit=N: default def, at most 1000.
 func limitParam(r *http.Request, def int) (int, error) {
 	raw := r.URL.Query().Get("limit")
@@ -132,14 +155,8 @@ func limitParam(r *http.Request, def int) (int, error) {
 
 func (h *Handler) apiProbes(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	limit, err := limitParam(r, 100)
-	if err != nil {
-		h.fail(w, r, err, true)
-		return
-	}
-	s, err := h.store.SiteGetBySlug(ctx, r.PathValue("slug"))
-	if err != nil {
-		h.fail(w, r, err, true)
+	s, limit, ok := h.pathSiteLimit(w, r)
+	if !ok {
 		return
 	}
 	probes, err := h.store.ProbeListBySite(ctx, s, limit)
@@ -164,14 +181,8 @@ func (h *Handler) apiProbes(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) apiTransitions(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	limit, err := limitParam(r, 100)
-	if err != nil {
-		h.fail(w, r, err, true)
-		return
-	}
-	s, err := h.store.SiteGetBySlug(ctx, r.PathValue("slug"))
-	if err != nil {
-		h.fail(w, r, err, true)
+	s, limit, ok := h.pathSiteLimit(w, r)
+	if !ok {
 		return
 	}
 	trs, err := h.store.TransitionListBySite(ctx, s.ID, limit)

@@ -230,10 +230,18 @@ func TestAPI(t *testing.T) {
 	t.Run("Errors", func(t *testing.T) {
 		t.Parallel()
 		for path, want := range map[string]int{
-			"/api/v1/sites/nope":                 404,
-			"/api/v1/sites/nope/probes":          404,
-			"/api/v1/sites/api/probes?limit=abc": 400,
-			"/api/v1/sites/api/probes?limit=0":   400,
+			"/api/v1/sites/nope":                     404,
+			"/api/v1/sites/nope/probes":              404,
+			"/api/v1/sites/api/probes?limit=abc":     400,
+			"/api/v1/sites/api/probes?limit=0":       400,
+			"/api/v1/sites/api/probes?limit=1001":    400,
+			"/api/v1/sites/nope/transitions":         404,
+			"/api/v1/sites/api/transitions?limit=-1": 400,
+			"/api/v1/sites/nope/series":              404,
+			// The query is read before the site is looked up.
+			"/api/v1/sites/nope/probes?limit=abc":      400,
+			"/api/v1/sites/nope/transitions?limit=abc": 400,
+			"/api/v1/sites/nope/series?step=soon":      400,
 		} {
 			resp, body := get(t, b.server.URL+path)
 			if resp.StatusCode != want || !strings.Contains(body, `"error"`) {
