@@ -3,7 +3,6 @@ package config
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"net/textproto"
 	"net/url"
 	"regexp"
@@ -31,9 +30,6 @@ var (
 	schemes    = []string{"http", "https", "tcp", "tls"}
 	slugRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 )
-
-// siteOnlyKeys may not be given in defaults: they make one site what it is.
-var siteOnlyKeys = []string{"name", "slug", "url", "body", "heartbeat"}
 
 // Slugify makes a slug from a site's name: lower case, each run of
 // characters other than a-z and 0-9 turned into one "-", with no "-" at
@@ -82,24 +78,16 @@ type spec struct {
 
 	keys map[string]ast.Node // each key given, for messages about the key itself
 	bad  map[string]bool     // keys whose value was reported as wrong
+
+	// label names the site in messages: site "API", or its path when it
+	// has no name; "" in the defaults.
+	label string
 }
 
 type header struct {
 	name  string // canonical
 	key   ast.Node
 	value scalar
-}
-
-type duration struct {
-	d     time.Duration
-	node  ast.Node
-	shown string // as the user wrote it, for messages
-}
-
-type integer struct {
-	v     int
-	node  ast.Node
-	shown string // as the user wrote it, for messages
 }
 
 type recipeSpec struct {
@@ -112,6 +100,121 @@ type recipeSpec struct {
 type notifyList struct {
 	v    []string
 	node ast.Node
+}
+
+// siteKey reads the value of one key a site entry, or the defaults, may
+// hold into the spec. It reports what is wrong with the value and returns
+// false then.
+type siteKey struct {
+	read func(d *decoder, sp *spec, n ast.Node, path string) bool
+	// siteOnly keys may not be given in defaults: they make one site what
+	// it is.
+	siteOnly bool
+}
+
+// siteKeys is the schema of a site entry and of the defaults: every key
+// either may hold.
+var siteKeys = map[string]siteKey{
+	"name": {siteOnly: true, read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.name, ok = d.nonEmpty(n, p)
+		return ok
+	}},
+	"slug": {siteOnly: true, read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.slug, ok = d.nonEmpty(n, p)
+		if ok && !slugRE.MatchString(sp.slug.value) {
+			d.errorf(n, p, "%s must be lower-case letters, digits and dashes, starting with a letter or digit", sp.slug.shown())
+			sp.slug, ok = nil, false
+		}
+		return ok
+	}},
+	"group": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.group, ok = d.optStr(n, p)
+		return ok
+	}},
+	"url": {siteOnly: true, read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.url, ok = d.nonEmpty(n, p)
+		return ok
+	}},
+	"method": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.method, ok = d.oneOf(n, p, methods, upperTrimmed, "%s is not an HTTP method (use one of %s)")
+		return ok
+	}},
+	"headers": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.headersNode = n
+		sp.headers, ok = d.headers(n, p)
+		return ok
+	}},
+	"body": {siteOnly: true, read: func(d *decoder, sp *spec, n ast.Node, p string) bool {
+		b, ok := d.strKind(n, p, anyText)
+		if ok {
+			sp.body = &b
+		}
+		return ok
+	}},
+	"interval": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.interval, ok = d.durationMin(n, p, MinInterval, "%s is under the minimum of "+MinInterval.String())
+		return ok
+	}},
+	"timeout": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.timeout, ok = d.durationMin(n, p, 1, "%s must be more than zero")
+		return ok
+	}},
+	"max_pending": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.maxPending, ok = d.durationMin(n, p, 0, "%s must not be negative (0 means no limit)")
+		return ok
+	}},
+	"confirm": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.confirm, ok = d.integer(n, p)
+		if ok && sp.confirm.v < 1 {
+			d.errorf(n, p, "%s must be at least 1", sp.confirm.shown)
+			sp.confirm, ok = nil, false
+		}
+		return ok
+	}},
+	"recipe": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.recipe, ok = d.recipe(n, p)
+		return ok
+	}},
+	"notify": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.notify, ok = d.notify(n, p)
+		return ok
+	}},
+	"flapping": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.flapping, ok = d.flapping(n, p, sp.within("flapping"))
+		return ok
+	}},
+	"tls": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.tls, ok = d.tls(n, p, sp.within("tls"))
+		return ok
+	}},
+	"cert_warning": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.certWarning, ok = d.certLimit(n, p)
+		return ok
+	}},
+	"cert_critical": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.certCritical, ok = d.certLimit(n, p)
+		return ok
+	}},
+	"heartbeat": {siteOnly: true, read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.heartbeat, ok = d.heartbeat(n, p, sp.label)
+		return ok
+	}},
+	"severity": {read: func(d *decoder, sp *spec, n ast.Node, p string) (ok bool) {
+		sp.severity, ok = d.oneOf(n, p, severities, nil, "%s is not one of %s")
+		return ok
+	}},
+}
+
+// upperTrimmed is an HTTP method as written, made canonical.
+func upperTrimmed(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// within is what "unknown key" messages say a nested key is in:
+// "defaults.tls", or "tls of site \"API\"".
+func (sp *spec) within(key string) string {
+	if sp.label == "" {
+		return "defaults." + key
+	}
+	return key + " of " + sp.label
 }
 
 // spec reads a site entry, or the defaults when label is nil. label names
@@ -137,124 +240,22 @@ func (d *decoder) spec(n ast.Node, path string, label *string) (*spec, bool) {
 				}
 			}
 		}
+		sp.label = *label
 		where = "in " + *label
 	}
 	for _, e := range entries {
-		p := path + "." + e.key
-		if isDefaults && slices.Contains(siteOnlyKeys, e.key) {
+		key, known := siteKeys[e.key]
+		if isDefaults && key.siteOnly {
 			d.errorf(e.keyNode, path, "%q cannot have a default: set it on each site", e.key)
 			continue
 		}
-		set := func(ok bool) {
-			if !ok {
-				sp.bad[e.key] = true
-			}
-		}
 		sp.keys[e.key] = e.keyNode
-		switch e.key {
-		case "name":
-			sp.name, ok = d.nonEmpty(e.value, p)
-			set(ok)
-		case "slug":
-			sp.slug, ok = d.nonEmpty(e.value, p)
-			if ok && !slugRE.MatchString(sp.slug.value) {
-				d.errorf(e.value, p, "%s must be lower-case letters, digits and dashes, starting with a letter or digit", sp.slug.shown())
-				sp.slug, ok = nil, false
-			}
-			set(ok)
-		case "group":
-			sp.group, ok = d.optStr(e.value, p)
-			set(ok)
-		case "url":
-			sp.url, ok = d.nonEmpty(e.value, p)
-			set(ok)
-		case "method":
-			sp.method, ok = d.nonEmpty(e.value, p)
-			if ok {
-				sp.method.value = strings.ToUpper(strings.TrimSpace(sp.method.value))
-				if !slices.Contains(methods, sp.method.value) {
-					d.errorf(e.value, p, "%s is not an HTTP method (use one of %s)", sp.method.shown(), strings.Join(methods, ", "))
-					sp.method, ok = nil, false
-				}
-			}
-			set(ok)
-		case "headers":
-			sp.headersNode = e.value
-			sp.headers, ok = d.headers(e.value, p)
-			set(ok)
-		case "body":
-			var b scalar
-			b, ok = d.strKind(e.value, p, anyText)
-			if ok {
-				sp.body = &b
-			}
-			set(ok)
-		case "interval":
-			sp.interval, ok = d.duration(e.value, p)
-			if ok && sp.interval.d < MinInterval {
-				d.errorf(e.value, p, "%s is under the minimum of %s", sp.interval.shown, MinInterval)
-				sp.interval, ok = nil, false
-			}
-			set(ok)
-		case "timeout":
-			sp.timeout, ok = d.duration(e.value, p)
-			if ok && sp.timeout.d <= 0 {
-				d.errorf(e.value, p, "%s must be more than zero", sp.timeout.shown)
-				sp.timeout, ok = nil, false
-			}
-			set(ok)
-		case "max_pending":
-			sp.maxPending, ok = d.duration(e.value, p)
-			if ok && sp.maxPending.d < 0 {
-				d.errorf(e.value, p, "%s must not be negative (0 means no limit)", sp.maxPending.shown)
-				sp.maxPending, ok = nil, false
-			}
-			set(ok)
-		case "confirm":
-			sp.confirm, ok = d.integer(e.value, p)
-			if ok && sp.confirm.v < 1 {
-				d.errorf(e.value, p, "%s must be at least 1", sp.confirm.shown)
-				sp.confirm, ok = nil, false
-			}
-			set(ok)
-		case "recipe":
-			sp.recipe, ok = d.recipe(e.value, p)
-			set(ok)
-		case "notify":
-			sp.notify, ok = d.notify(e.value, p)
-			set(ok)
-		case "flapping":
-			in := "defaults.flapping"
-			if !isDefaults {
-				in = "flapping of " + *label
-			}
-			sp.flapping, ok = d.flapping(e.value, p, in)
-			set(ok)
-		case "tls":
-			in := "defaults.tls"
-			if !isDefaults {
-				in = "tls of " + *label
-			}
-			sp.tls, ok = d.tls(e.value, p, in)
-			set(ok)
-		case "cert_warning":
-			sp.certWarning, ok = d.certLimit(e.value, p)
-			set(ok)
-		case "cert_critical":
-			sp.certCritical, ok = d.certLimit(e.value, p)
-			set(ok)
-		case "heartbeat":
-			sp.heartbeat, ok = d.heartbeat(e.value, p, *label)
-			set(ok)
-		case "severity":
-			sp.severity, ok = d.nonEmpty(e.value, p)
-			if ok && !slices.Contains(severities, sp.severity.value) {
-				d.errorf(e.value, p, "%s is not one of %s", sp.severity.shown(), strings.Join(severities, ", "))
-				sp.severity, ok = nil, false
-			}
-			set(ok)
-		default:
+		if !known {
 			d.errorf(e.keyNode, "", "unknown key %q %s", e.key, where)
+			continue
+		}
+		if !key.read(d, sp, e.value, path+"."+e.key) {
+			sp.bad[e.key] = true
 		}
 	}
 	return sp, true
@@ -438,105 +439,6 @@ func (d *decoder) checkURL(s scalar, path string) (*url.URL, bool) {
 	return u, true
 }
 
-// nonEmpty reads a string that must not be empty.
-func (d *decoder) nonEmpty(n ast.Node, path string) (*scalar, bool) {
-	s, ok := d.str(n, path)
-	if !ok {
-		return nil, false
-	}
-	if strings.TrimSpace(s.value) == "" {
-		if s.env {
-			d.errorf(s.node, path, "%s is empty", quote(s.raw))
-		} else {
-			d.errorf(s.node, path, "must not be empty")
-		}
-		return nil, false
-	}
-	return &s, true
-}
-
-// optStr reads a string that may be empty.
-func (d *decoder) optStr(n ast.Node, path string) (*scalar, bool) {
-	s, ok := d.str(n, path)
-	if !ok {
-		return nil, false
-	}
-	return &s, true
-}
-
-// duration reads a Go duration such as "30s" or "1m30s". A bare number is
-// refused: "5" could mean seconds or milliseconds.
-func (d *decoder) duration(n ast.Node, path string) (*duration, bool) {
-	r := d.resolve(n, path)
-	switch r.(type) {
-	case nil:
-		return nil, false
-	case *ast.NullNode, *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
-		d.errorf(r, path, `expected a duration such as "30s", got %s`, describe(r))
-		return nil, false
-	}
-	s, ok := d.str(r, path)
-	if !ok {
-		return nil, false
-	}
-	text := strings.TrimSpace(s.value)
-	v, err := time.ParseDuration(text)
-	if err != nil {
-		_, nerr := strconv.ParseFloat(text, 64)
-		switch {
-		case nerr == nil && s.env:
-			d.errorf(r, path, `%s is not a duration (use a unit, e.g. "30s")`, s.shown())
-		case nerr == nil:
-			d.errorf(r, path, `%s is not a duration (use a unit, e.g. "%ss")`, s.shown(), text)
-		default:
-			d.errorf(r, path, `%s is not a duration (e.g. "30s" or "1m")`, s.shown())
-		}
-		return nil, false
-	}
-	shown := text
-	if s.env {
-		shown = quote(s.raw)
-	}
-	return &duration{d: v, node: r, shown: shown}, true
-}
-
-// integer reads a whole number. A string is taken if it holds one, so that
-// "confirm: ${CONFIRM}" works.
-func (d *decoder) integer(n ast.Node, path string) (*integer, bool) {
-	r := d.resolve(n, path)
-	switch v := r.(type) {
-	case nil:
-		return nil, false
-	case *ast.IntegerNode:
-		switch i := v.Value.(type) {
-		case int64:
-			if i >= math.MinInt && i <= math.MaxInt {
-				return &integer{v: int(i), node: r, shown: v.GetToken().Value}, true
-			}
-		case uint64:
-			if i <= math.MaxInt {
-				return &integer{v: int(i), node: r, shown: v.GetToken().Value}, true
-			}
-		}
-		d.errorf(r, path, "%s is out of range", v.GetToken().Value)
-		return nil, false
-	case *ast.StringNode, *ast.LiteralNode:
-		s, ok := d.str(r, path)
-		if !ok {
-			return nil, false
-		}
-		if i, err := strconv.Atoi(strings.TrimSpace(s.value)); err == nil {
-			shown := strconv.Itoa(i)
-			if s.env {
-				shown = quote(s.raw)
-			}
-			return &integer{v: i, node: r, shown: shown}, true
-		}
-	}
-	d.errorf(r, path, "expected an integer, got %s", describe(r))
-	return nil, false
-}
-
 // headers reads a map of header names to values.
 func (d *decoder) headers(n ast.Node, path string) ([]header, bool) {
 	entries, ok := d.mapping(n, path)
@@ -679,31 +581,4 @@ func sortSecrets(secrets []string) []string {
 		return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b))
 	})
 	return out
-}
-
-// deepCopy copies recipe options, so that no two sites share a map a
-// recipe might change.
-func deepCopy(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = deepCopyValue(v)
-	}
-	return out
-}
-
-func deepCopyValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return deepCopy(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopyValue(e)
-		}
-		return out
-	}
-	return v
 }
