@@ -44,6 +44,9 @@ type Config struct {
 	Path        string // the file name used in messages
 	Sites       []Site // in file order
 	Maintenance []Maintenance
+	// Roster is where the support roster comes from besides CSV imports;
+	// nil when the file has no roster key.
+	Roster *Roster
 }
 
 // Site is one thing Walnut watches, with defaults applied.
@@ -177,7 +180,7 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool), buil
 	if !ok {
 		return nil, d.err()
 	}
-	var defaultsNode, sitesNode, sitesKey, maintNode ast.Node
+	var defaultsNode, sitesNode, sitesKey, maintNode, rosterNode ast.Node
 	for _, e := range entries {
 		switch e.key {
 		case "defaults":
@@ -186,13 +189,15 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool), buil
 			sitesNode, sitesKey = e.value, e.keyNode
 		case "maintenance":
 			maintNode = e.value
+		case "roster":
+			rosterNode = e.value
 		default:
 			if strings.HasPrefix(e.key, "x-") {
 				// Room for &anchors that sites merge with <<, as in
 				// Docker Compose.
 				continue
 			}
-			d.errorf(e.keyNode, "", "unknown key %q at the top level (expected defaults, sites, maintenance, or x-… for anchors)", e.key)
+			d.errorf(e.keyNode, "", "unknown key %q at the top level (expected defaults, sites, maintenance, roster, or x-… for anchors)", e.key)
 		}
 	}
 
@@ -216,6 +221,10 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool), buil
 		}
 		cfg.Sites = d.sites(items, defaults, build)
 		complete = len(cfg.Sites) == len(items)
+	}
+
+	if rosterNode != nil {
+		cfg.Roster = d.roster(rosterNode)
 	}
 
 	if maintNode != nil {

@@ -119,7 +119,7 @@ sites:
   - name: API
     url: https://api.example.com
 `,
-			want: []string{`walnut.yaml:1:1: unknown key "site" at the top level (expected defaults, sites, maintenance, or x-… for anchors)`},
+			want: []string{`walnut.yaml:1:1: unknown key "site" at the top level (expected defaults, sites, maintenance, roster, or x-… for anchors)`},
 		},
 		{
 			name: "UnknownKeyInDefaults",

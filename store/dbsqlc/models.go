@@ -243,6 +243,16 @@ type Roster struct {
 	EndDay   pgtype.Date
 	Person   string
 	Contact  string
+	Source   string
+}
+
+type RosterSync struct {
+	Source      string
+	SyncedAt    *time.Time
+	DayFrom     pgtype.Date
+	DayTo       pgtype.Date
+	AttemptedAt time.Time
+	Error       string
 }
 
 type Site struct {

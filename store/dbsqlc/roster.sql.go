@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -56,33 +57,183 @@ func (q *Queries) RosterBetween(ctx context.Context, db DBTX, arg RosterBetweenP
 	return items, nil
 }
 
-const rosterDeleteAll = `-- name: RosterDeleteAll :exec
-DELETE FROM roster
+const rosterCSVDeleteWithin = `-- name: RosterCSVDeleteWithin :exec
+DELETE FROM roster WHERE source = 'csv' AND start_day >= $1 AND end_day <= $2
 `
 
-func (q *Queries) RosterDeleteAll(ctx context.Context, db DBTX) error {
-	_, err := db.Exec(ctx, rosterDeleteAll)
+type RosterCSVDeleteWithinParams struct {
+	DayFrom pgtype.Date
+	DayTo   pgtype.Date
+}
+
+func (q *Queries) RosterCSVDeleteWithin(ctx context.Context, db DBTX, arg RosterCSVDeleteWithinParams) error {
+	_, err := db.Exec(ctx, rosterCSVDeleteWithin, arg.DayFrom, arg.DayTo)
 	return err
 }
 
-const rosterInsert = `-- name: RosterInsert :exec
-INSERT INTO roster (start_day, end_day, person, contact)
-VALUES ($1, $2, $3, $4)
+const rosterCSVSplitAround = `-- name: RosterCSVSplitAround :exec
+INSERT INTO roster (start_day, end_day, person, contact, source)
+SELECT $1::date + 1, r.end_day, r.person, r.contact, r.source
+  FROM roster r
+ WHERE r.source = 'csv' AND r.start_day < $2::date AND r.end_day > $1::date
 `
 
-type RosterInsertParams struct {
+type RosterCSVSplitAroundParams struct {
+	DayTo   pgtype.Date
+	DayFrom pgtype.Date
+}
+
+// A CSV shift running past both ends of a synced window keeps its days
+// after the window as a row of its own (the next statement cuts the rest).
+func (q *Queries) RosterCSVSplitAround(ctx context.Context, db DBTX, arg RosterCSVSplitAroundParams) error {
+	_, err := db.Exec(ctx, rosterCSVSplitAround, arg.DayTo, arg.DayFrom)
+	return err
+}
+
+const rosterCSVTrimAfter = `-- name: RosterCSVTrimAfter :exec
+UPDATE roster SET start_day = $1::date + 1
+ WHERE source = 'csv' AND start_day >= $2::date AND start_day <= $1::date AND end_day > $1::date
+`
+
+type RosterCSVTrimAfterParams struct {
+	DayTo   pgtype.Date
+	DayFrom pgtype.Date
+}
+
+// CSV shifts that start in the window and end after it start the day after.
+func (q *Queries) RosterCSVTrimAfter(ctx context.Context, db DBTX, arg RosterCSVTrimAfterParams) error {
+	_, err := db.Exec(ctx, rosterCSVTrimAfter, arg.DayTo, arg.DayFrom)
+	return err
+}
+
+const rosterCSVTrimBefore = `-- name: RosterCSVTrimBefore :exec
+UPDATE roster SET end_day = $1::date - 1
+ WHERE source = 'csv' AND start_day < $1::date AND end_day >= $1::date
+`
+
+// CSV shifts that start before the window end the day before it.
+func (q *Queries) RosterCSVTrimBefore(ctx context.Context, db DBTX, dayFrom pgtype.Date) error {
+	_, err := db.Exec(ctx, rosterCSVTrimBefore, dayFrom)
+	return err
+}
+
+const rosterDeleteSource = `-- name: RosterDeleteSource :exec
+DELETE FROM roster WHERE source = $1
+`
+
+func (q *Queries) RosterDeleteSource(ctx context.Context, db DBTX, source string) error {
+	_, err := db.Exec(ctx, rosterDeleteSource, source)
+	return err
+}
+
+const rosterDeleteSourceFrom = `-- name: RosterDeleteSourceFrom :exec
+DELETE FROM roster WHERE source = $1 AND end_day >= $2
+`
+
+type RosterDeleteSourceFromParams struct {
+	Source  string
+	DayFrom pgtype.Date
+}
+
+// The rows of a sync from its first day on: it writes them again.
+func (q *Queries) RosterDeleteSourceFrom(ctx context.Context, db DBTX, arg RosterDeleteSourceFromParams) error {
+	_, err := db.Exec(ctx, rosterDeleteSourceFrom, arg.Source, arg.DayFrom)
+	return err
+}
+
+const rosterInsertFrom = `-- name: RosterInsertFrom :exec
+INSERT INTO roster (start_day, end_day, person, contact, source)
+VALUES ($1, $2, $3, $4, $5)
+`
+
+type RosterInsertFromParams struct {
 	StartDay pgtype.Date
 	EndDay   pgtype.Date
 	Person   string
 	Contact  string
+	Source   string
 }
 
-func (q *Queries) RosterInsert(ctx context.Context, db DBTX, arg RosterInsertParams) error {
-	_, err := db.Exec(ctx, rosterInsert,
+func (q *Queries) RosterInsertFrom(ctx context.Context, db DBTX, arg RosterInsertFromParams) error {
+	_, err := db.Exec(ctx, rosterInsertFrom,
 		arg.StartDay,
 		arg.EndDay,
 		arg.Person,
 		arg.Contact,
+		arg.Source,
 	)
 	return err
+}
+
+const rosterSyncDone = `-- name: RosterSyncDone :exec
+INSERT INTO roster_sync (source, synced_at, day_from, day_to, attempted_at, error)
+VALUES ($1, $2, $3, $4, $2, '')
+ON CONFLICT (source) DO UPDATE
+   SET synced_at = EXCLUDED.synced_at, day_from = EXCLUDED.day_from, day_to = EXCLUDED.day_to,
+       attempted_at = EXCLUDED.attempted_at, error = ''
+`
+
+type RosterSyncDoneParams struct {
+	Source  string
+	At      *time.Time
+	DayFrom pgtype.Date
+	DayTo   pgtype.Date
+}
+
+func (q *Queries) RosterSyncDone(ctx context.Context, db DBTX, arg RosterSyncDoneParams) error {
+	_, err := db.Exec(ctx, rosterSyncDone,
+		arg.Source,
+		arg.At,
+		arg.DayFrom,
+		arg.DayTo,
+	)
+	return err
+}
+
+const rosterSyncFailed = `-- name: RosterSyncFailed :exec
+INSERT INTO roster_sync (source, attempted_at, error)
+VALUES ($1, $2, $3)
+ON CONFLICT (source) DO UPDATE SET attempted_at = EXCLUDED.attempted_at, error = EXCLUDED.error
+`
+
+type RosterSyncFailedParams struct {
+	Source string
+	At     time.Time
+	Error  string
+}
+
+func (q *Queries) RosterSyncFailed(ctx context.Context, db DBTX, arg RosterSyncFailedParams) error {
+	_, err := db.Exec(ctx, rosterSyncFailed, arg.Source, arg.At, arg.Error)
+	return err
+}
+
+const rosterSyncList = `-- name: RosterSyncList :many
+SELECT source, synced_at, day_from, day_to, attempted_at, error FROM roster_sync ORDER BY source
+`
+
+func (q *Queries) RosterSyncList(ctx context.Context, db DBTX) ([]RosterSync, error) {
+	rows, err := db.Query(ctx, rosterSyncList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RosterSync
+	for rows.Next() {
+		var i RosterSync
+		if err := rows.Scan(
+			&i.Source,
+			&i.SyncedAt,
+			&i.DayFrom,
+			&i.DayTo,
+			&i.AttemptedAt,
+			&i.Error,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
