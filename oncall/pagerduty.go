@@ -122,21 +122,28 @@ func (p *PagerDuty) config() ([]string, time.Duration) {
 	return p.schedules, p.every
 }
 
-// Run syncs at once and then every `every` until ctx ends. With several
-// instances on one database, an instance skips a round another one has
-// just done, so PagerDuty is asked about once per `every` in all.
+// Run syncs at once and then every `every` until ctx ends, and at once
+// when SetSchedules changes what to read. With several instances on one
+// database, an instance skips a round another one has just done, so
+// PagerDuty is asked about once per `every` in all.
 func (p *PagerDuty) Run(ctx context.Context) {
+	force := true
+	var last []string
 	for {
 		schedules, every := p.config()
+		if !slices.Equal(schedules, last) {
+			force, last = true, schedules
+		}
 		wait := time.Hour // idle until schedules are set
 		if len(schedules) > 0 {
 			wait = every
-			if recent, err := p.recentlyAttempted(ctx, every/2); err == nil && !recent {
+			if recent, err := p.recentlyAttempted(ctx, every/2); force || (err == nil && !recent) {
 				if err := p.Sync(ctx); err != nil && ctx.Err() == nil {
 					p.logger.Warn("roster sync from PagerDuty failed; the last roster stays", "error", err)
 				}
 			}
 		}
+		force = false
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

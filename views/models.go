@@ -32,6 +32,9 @@ type SupportView struct {
 	Person  string
 	Contact string
 	Until   string // the last day of the shift, as "Sun 7 Dec"
+	// AsOf is "as of 14:05" when the roster's sync from PagerDuty is
+	// failing and this is the last roster it read; empty when all is well.
+	AsOf string
 }
 
 // SummaryView is the part of the board above the tiles that changes with

@@ -166,5 +166,10 @@ func readSupport(ctx context.Context, roster Roster, now time.Time) (views.Suppo
 	}
 	v.Person = strings.Join(people, " & ")
 	v.Contact = strings.Join(contacts, " · ")
+	// A roster PagerDuty fills may be behind: say since when. The board
+	// is worth showing without it.
+	if syncs, err := readRosterSyncs(ctx, roster); err == nil {
+		v.AsOf = rosterAsOf(syncs, now)
+	}
 	return v, nil
 }

@@ -21,6 +21,9 @@ type healthJSON struct {
 	Database *storageJSON `json:"database,omitempty"`
 	// Probes is what the writer could not store in the last minutes.
 	Probes *probesHealthJSON `json:"probes,omitempty"`
+	// Roster is how the roster's sync from PagerDuty goes, when there is
+	// one; a failing sync is a warning (the last roster stays), not a 503.
+	Roster []rosterHealthJSON `json:"roster,omitempty"`
 }
 
 // probesHealthJSON is the writer's losses over probeLossWindow. Status is
@@ -135,5 +138,6 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, r, http.StatusOK, healthJSON{
 		Status: "ok", Version: h.version, Notify: h.notifyHealth(ctx),
 		Database: storageHealth(h.storage.Usage()), Probes: h.probesHealth(),
+		Roster: h.rosterHealth(ctx),
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/walnut-board/walnut/checker"
 	"github.com/walnut-board/walnut/config"
+	"github.com/walnut-board/walnut/oncall"
 	"github.com/walnut-board/walnut/recipes"
 	"github.com/walnut-board/walnut/store"
 )
@@ -34,6 +35,9 @@ type reloader struct {
 	// heartbeats takes calls for every heartbeat site of the config, held
 	// here or not; nil: none.
 	heartbeats *checker.Heartbeats
+	// oncall reads the roster from PagerDuty when the config says so; nil:
+	// never.
+	oncall *oncall.PagerDuty
 }
 
 // apply resolves a config's sites to the checker's, syncing the sites
@@ -57,6 +61,13 @@ func (r *reloader) apply(ctx context.Context, cfg *config.Config) ([]checker.Sit
 	r.slugs.Store(&slugs)
 	if r.heartbeats != nil {
 		r.heartbeats.SetSites(sites)
+	}
+	if r.oncall != nil {
+		if pd := pagerDutyRoster(cfg); pd != nil {
+			r.oncall.SetSchedules(pd.Schedules, pd.Every)
+		} else {
+			r.oncall.SetSchedules(nil, 0)
+		}
 	}
 	return sites, nil
 }
@@ -114,4 +125,12 @@ func (r *reloader) modTime() time.Time {
 		return time.Time{}
 	}
 	return fi.ModTime()
+}
+
+// pagerDutyRoster is the config's roster.pagerduty, or nil.
+func pagerDutyRoster(cfg *config.Config) *config.PagerDutyRoster {
+	if cfg.Roster == nil {
+		return nil
+	}
+	return cfg.Roster.PagerDuty
 }

@@ -67,6 +67,7 @@ func cmdRoster(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		}
 		fmt.Fprintf(stdout, "%s%s  %s\n", label, day.Format("Mon 2006-01-02"), onDuty(shifts, day))
 	}
+	printRosterSyncs(ctx, stdout, st)
 	return exitOK
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/metrics"
 	"github.com/walnut-board/walnut/notify"
+	"github.com/walnut-board/walnut/oncall"
 	"github.com/walnut-board/walnut/recipes"
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/web"
@@ -134,6 +135,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		path: configPath(*path, lookup), lookup: lookup, store: st, placer: place,
 		slugs: &slugs, logger: logger.With("component", "config"), notify: ntf,
 		heartbeats: heartbeats,
+		oncall: oncall.New(oncall.Options{
+			Token: lookup.get("PAGERDUTY_API_TOKEN"), APIURL: lookup.get("PAGERDUTY_API_URL"),
+			Store: st, Logger: logger.With("component", "roster"),
+		}),
+	}
+	if pagerDutyRoster(cfg) != nil && lookup.get("PAGERDUTY_API_TOKEN") == "" {
+		logger.Warn("roster.pagerduty is configured but PAGERDUTY_API_TOKEN is not set: the roster will not be read from PagerDuty")
 	}
 	allSites, err := rl.apply(ctx, cfg)
 	if err != nil {
@@ -167,6 +175,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	checkerDone.Go(func() { maintainPartitions(checkCtx, st, logger) })
 	checkerDone.Go(func() { maintainRetention(checkCtx, st, logger, retention) })
 	checkerDone.Go(func() { foldRollups(checkCtx, st, logger) })
+	checkerDone.Go(func() { rl.oncall.Run(checkCtx) })
 	checkerDone.Go(func() { storage.Run(checkCtx) })
 
 	routes := http.NewServeMux()
