@@ -38,6 +38,9 @@ const (
 
 	startTimeout = 60 * time.Second
 	stopTimeout  = 60 * time.Second
+	// quitTimeout is how long an immediate shutdown may take before the
+	// server is killed.
+	quitTimeout  = 10 * time.Second
 	pollInterval = 10 * time.Millisecond
 )
 
@@ -252,13 +255,7 @@ func (c *Cluster) stop() error {
 		select {
 		case <-c.exited:
 		case <-time.After(stopTimeout):
-			c.proc.Signal(syscall.SIGQUIT)
-			select {
-			case <-c.exited:
-			case <-time.After(10 * time.Second):
-				c.proc.Kill()
-				<-c.exited
-			}
+			c.stopNow(quitTimeout)
 			errs = append(errs, fmt.Errorf("stop local PostgreSQL: no fast shutdown within %s, shut down immediately", stopTimeout))
 		}
 	}
@@ -269,6 +266,34 @@ func (c *Cluster) stop() error {
 	}
 	c.logger.Info("local PostgreSQL stopped", "dir", c.dir, "duration", time.Since(began).Round(time.Millisecond))
 	return errors.Join(errs...)
+}
+
+// watch makes cmd, started, the cluster's server process and reaps it when
+// it exits, closing c.exited.
+func (c *Cluster) watch(cmd *exec.Cmd) {
+	c.proc = cmd.Process
+	c.pid = cmd.Process.Pid
+	c.exited = make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		c.waitMu.Lock()
+		c.waitErr = err
+		c.waitMu.Unlock()
+		close(c.exited)
+	}()
+}
+
+// stopNow is PostgreSQL's immediate shutdown (SIGQUIT), then SIGKILL for a
+// server still running after grace: a server that will not stop is not
+// left behind. It returns once the process is reaped.
+func (c *Cluster) stopNow(grace time.Duration) {
+	c.proc.Signal(syscall.SIGQUIT) //nolint:errcheck // an exited process is what we want
+	select {
+	case <-c.exited:
+	case <-time.After(grace):
+		c.proc.Kill() //nolint:errcheck // likewise
+		<-c.exited
+	}
 }
 
 func (c *Cluster) exitError() error {
@@ -362,16 +387,7 @@ func (c *Cluster) start(ctx context.Context, binDir string, owner *runAs, tcpPor
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("run postgres: %w", err)
 	}
-	c.proc = cmd.Process
-	c.pid = cmd.Process.Pid
-	c.exited = make(chan struct{})
-	go func() {
-		err := cmd.Wait()
-		c.waitMu.Lock()
-		c.waitErr = err
-		c.waitMu.Unlock()
-		close(c.exited)
-	}()
+	c.watch(cmd)
 
 	if err := c.waitReady(ctx); err != nil {
 		select {
@@ -379,13 +395,7 @@ func (c *Cluster) start(ctx context.Context, binDir string, owner *runAs, tcpPor
 			return fmt.Errorf("postgres exited during startup (%w); the end of %s:\n%s", c.exitError(), logPath, tailFile(logPath, 20))
 		default:
 		}
-		c.proc.Signal(syscall.SIGQUIT)
-		select {
-		case <-c.exited:
-		case <-time.After(10 * time.Second):
-			c.proc.Kill()
-			<-c.exited
-		}
+		c.stopNow(quitTimeout)
 		return fmt.Errorf("%w; the end of %s:\n%s", err, logPath, tailFile(logPath, 20))
 	}
 	return nil
