@@ -139,12 +139,19 @@ func history(ctx context.Context, o *historyOptions, ephemeral, keep bool) (hist
 	}
 	fmt.Fprintln(os.Stderr, "bench: history into", res.database)
 
-	pool, err := store.Open(ctx, withMaxConns(url, o.writers+2))
+	// The store for what Walnut does, a pool of its own for what the bench
+	// measures from outside (sizes, WAL), as psql would.
+	st, err := store.Open(ctx, withMaxConns(url, o.writers+2))
 	if err != nil {
 		return res, err
 	}
+	defer st.Close()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return res, fmt.Errorf("connect to database: %w", err)
+	}
 	defer pool.Close()
-	if err := store.Migrate(ctx, pool, slog.New(slog.DiscardHandler)); err != nil {
+	if err := st.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
 		return res, err
 	}
 	var existing int
@@ -154,7 +161,6 @@ func history(ctx context.Context, o *historyOptions, ephemeral, keep bool) (hist
 	if existing > 0 {
 		return res, fmt.Errorf("the database already has %d sites: give the history mode an empty database, its sizes are the whole database's", existing)
 	}
-	st := store.New(pool)
 	specs := make([]store.SiteSpec, o.sites)
 	for i := range specs {
 		specs[i] = store.SiteSpec{

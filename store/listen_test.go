@@ -91,18 +91,18 @@ func TestListenNoticesHalfOpenConnection(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dbURL := storetest.NewDatabase(t)
-	direct, err := store.Open(ctx, dbURL)
+	directStore, err := store.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(direct.Close)
+	t.Cleanup(directStore.Close)
+	direct := directStore.Pool()
 	proxy := storetest.NewProxy(t, dbURL)
-	proxied, err := store.Open(ctx, proxy.URL())
+	st, err := store.Open(ctx, proxy.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(proxied.Close)
-	st := store.New(proxied)
+	t.Cleanup(st.Close)
 
 	notes := make(chan string, 100)
 	states := make(chan bool, 100)

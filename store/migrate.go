@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
@@ -14,8 +13,8 @@ import (
 
 // Migrate brings the schema up to date. It is idempotent: a database already
 // at the newest version is left alone.
-func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
-	db := stdlib.OpenDBFromPool(pool)
+func (s *Store) Migrate(ctx context.Context, logger *slog.Logger) error {
+	db := stdlib.OpenDBFromPool(s.pool)
 	defer db.Close()
 	// Features are numbered apart (the storage layout from 00008, the
 	// certificates from 00020) and may land in either order: a database
@@ -32,13 +31,13 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	for _, r := range results {
 		logger.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
 	}
-	return migrateRiver(ctx, pool, logger)
+	return migrateRiver(ctx, s.pool, logger)
 }
 
 // MigrateDownToZero undoes every migration; tests use it to prove each Down
 // undoes its Up.
-func MigrateDownToZero(ctx context.Context, pool *pgxpool.Pool) error {
-	db := stdlib.OpenDBFromPool(pool)
+func (s *Store) MigrateDownToZero(ctx context.Context) error {
+	db := stdlib.OpenDBFromPool(s.pool)
 	defer db.Close()
 	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
 	if err != nil {
@@ -47,5 +46,5 @@ func MigrateDownToZero(ctx context.Context, pool *pgxpool.Pool) error {
 	if _, err := provider.DownTo(ctx, 0); err != nil {
 		return fmt.Errorf("migrate database down: %w", err)
 	}
-	return migrateRiverDown(ctx, pool)
+	return migrateRiverDown(ctx, s.pool)
 }

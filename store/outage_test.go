@@ -44,15 +44,14 @@ func TestWriterSurvivesDatabaseOutage(t *testing.T) {
 	if err := cluster.CreateDatabase(ctx, "walnut"); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := store.Open(ctx, cluster.URL("walnut"))
+	st, err := store.Open(ctx, cluster.URL("walnut"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
-	if err := store.Migrate(ctx, pool, discardLogger()); err != nil {
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx, discardLogger()); err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(pool)
 	ids, err := st.SiteSync(ctx, []store.SiteSpec{
 		{Slug: "api", Name: "API", URL: "https://x/", Interval: time.Minute},
 		{Slug: "vendor", Name: "Vendor", URL: "https://vendor/", Interval: time.Minute},

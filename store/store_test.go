@@ -18,11 +18,12 @@ func TestMigrateUpDownUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.Pool(t)
+	st := store.New(pool)
 	// The template is already migrated: up again must be a no-op.
-	if err := store.Migrate(ctx, pool, discardLogger()); err != nil {
+	if err := st.Migrate(ctx, discardLogger()); err != nil {
 		t.Fatalf("migrate again: %v", err)
 	}
-	if err := store.MigrateDownToZero(ctx, pool); err != nil {
+	if err := st.MigrateDownToZero(ctx); err != nil {
 		t.Fatalf("down to zero: %v", err)
 	}
 	var tables int
@@ -32,7 +33,7 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if tables != 0 {
 		t.Fatalf("after down to zero, %d tables remain", tables)
 	}
-	if err := store.Migrate(ctx, pool, discardLogger()); err != nil {
+	if err := st.Migrate(ctx, discardLogger()); err != nil {
 		t.Fatalf("migrate up after down: %v", err)
 	}
 }

@@ -24,7 +24,8 @@ import (
 func TestSlowDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := store.New(storetest.Pool(t))
+	pool := storetest.Pool(t)
+	st := store.New(pool)
 	ids, err := st.SiteSync(ctx, []store.SiteSpec{{Slug: "api", Name: "API", URL: "https://api/", Interval: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func TestSlowDatabase(t *testing.T) {
 	}
 
 	// The lock, on a connection of its own, held until release.
-	tx, err := st.Pool().Begin(ctx)
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

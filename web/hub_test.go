@@ -148,12 +148,11 @@ func TestHubNoticesHalfOpenListen(t *testing.T) {
 	ctx := context.Background()
 	dbURL := storetest.NewDatabase(t)
 	proxy := storetest.NewProxy(t, dbURL)
-	pool, err := store.Open(ctx, proxy.URL())
+	st, err := store.Open(ctx, proxy.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
-	st := store.New(pool)
+	t.Cleanup(st.Close)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hub := web.NewHub(web.HubOptions{
 		Store: st, Logger: logger, Refresh: time.Hour,

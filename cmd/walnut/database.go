@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/store/pglocal"
 )
@@ -18,14 +16,14 @@ const localDir = ".walnut/postgres"
 
 // openDatabase connects to DATABASE_URL or, when it is unset, starts (or
 // reuses) the local PostgreSQL under .walnut/. The returned close function
-// closes the pool and stops a cluster this call started.
-func openDatabase(ctx context.Context, lookup env, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
+// closes the store and stops a cluster this call started.
+func openDatabase(ctx context.Context, lookup env, logger *slog.Logger) (*store.Store, func(), error) {
 	if url := lookup.get("DATABASE_URL"); url != "" {
-		pool, err := store.Open(ctx, url)
+		st, err := store.Open(ctx, url)
 		if err != nil {
 			return nil, nil, err
 		}
-		return pool, pool.Close, nil
+		return st, st.Close, nil
 	}
 	dir, err := filepath.Abs(localDir)
 	if err != nil {
@@ -45,10 +43,10 @@ func openDatabase(ctx context.Context, lookup env, logger *slog.Logger) (*pgxpoo
 		stop()
 		return nil, nil, fmt.Errorf("local database: %w", err)
 	}
-	pool, err := store.Open(ctx, cluster.URL("walnut"))
+	st, err := store.Open(ctx, cluster.URL("walnut"))
 	if err != nil {
 		stop()
 		return nil, nil, err
 	}
-	return pool, func() { pool.Close(); stop() }, nil
+	return st, func() { st.Close(); stop() }, nil
 }

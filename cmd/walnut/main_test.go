@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/walnut-board/walnut/store/storetest"
 )
 
@@ -308,11 +306,7 @@ func TestServeInstancesSplitSites(t *testing.T) {
 	}
 	cfg := writeConfig(t, yaml.String())
 	dbURL := storetest.NewDatabase(t)
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := storetest.Connect(t, dbURL)
 	shares := func() map[string]int {
 		out := map[string]int{}
 		rows, err := pool.Query(context.Background(), `SELECT owner, count(*) FROM site_leases GROUP BY owner`)

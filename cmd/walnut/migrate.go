@@ -17,13 +17,13 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		return flagExit(err)
 	}
 	logger := newLogger(stderr, lookup)
-	pool, closeDB, err := openDatabase(ctx, lookup, logger)
+	st, closeDB, err := openDatabase(ctx, lookup, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "walnut migrate:", err)
 		return exitError
 	}
 	defer closeDB()
-	if err := migrateAll(ctx, pool, logger); err != nil {
+	if err := migrateAll(ctx, st, logger); err != nil {
 		fmt.Fprintln(stderr, "walnut migrate:", err)
 		return exitError
 	}

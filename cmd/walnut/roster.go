@@ -134,17 +134,17 @@ imported.`)
 
 func rosterStore(ctx context.Context, stderr io.Writer, lookup env) (*store.Store, func(), int) {
 	logger := newLogger(stderr, lookup)
-	pool, closeDB, err := openDatabase(ctx, lookup, logger)
+	st, closeDB, err := openDatabase(ctx, lookup, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "walnut roster:", err)
 		return nil, nil, exitError
 	}
-	if err := store.Migrate(ctx, pool, logger); err != nil {
+	if err := st.Migrate(ctx, logger); err != nil {
 		closeDB()
 		fmt.Fprintln(stderr, "walnut roster:", err)
 		return nil, nil, exitError
 	}
-	return store.New(pool), closeDB, exitOK
+	return st, closeDB, exitOK
 }
 
 // parseRoster reads a roster CSV. It reports every bad row, each with its

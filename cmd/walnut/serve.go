@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/walnut-board/walnut/checker"
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/metrics"
@@ -90,19 +88,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return exitError
 	}
 
-	pool, closeDB, err := openDatabase(ctx, lookup, logger)
+	st, closeDB, err := openDatabase(ctx, lookup, logger)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintln(stderr, "walnut serve:", err)
 		return exitError
 	}
 	defer closeDB()
-	if err := migrateAll(ctx, pool, logger); err != nil {
+	if err := migrateAll(ctx, st, logger); err != nil {
 		ln.Close()
 		fmt.Fprintln(stderr, "walnut serve:", err)
 		return exitError
 	}
-	st := store.New(pool)
 	mtr := metrics.New()
 	writer := store.NewWriter(st, logger.With("component", "writer"), store.WriterOptions{
 		FlushedFunc: func(f store.Flush) { mtr.ObserveBatch(f.Took, f.Err) },
@@ -258,11 +255,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 
 // migrateAll brings the schema up to date and makes sure probe partitions
 // exist from yesterday to a week ahead.
-func migrateAll(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
-	if err := store.Migrate(ctx, pool, logger); err != nil {
+func migrateAll(ctx context.Context, st *store.Store, logger *slog.Logger) error {
+	if err := st.Migrate(ctx, logger); err != nil {
 		return err
 	}
-	_, err := store.New(pool).ProbePartitionsEnsure(ctx, time.Now().Add(-24*time.Hour), 9)
+	_, err := st.ProbePartitionsEnsure(ctx, time.Now().Add(-24*time.Hour), 9)
 	return err
 }
 

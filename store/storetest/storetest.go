@@ -100,13 +100,38 @@ func Main(m *testing.M) {
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	dbURL := NewDatabase(t)
-	pool, err := store.Open(context.Background(), dbURL)
+	return Connect(t, dbURL)
+}
+
+// Connect returns a pool on connString (as NewDatabase returns), closed
+// when the test ends, for a test's own SQL beside the *store.Store it
+// tests. Call it after NewDatabase, so that the pool closes before the
+// database is dropped.
+func Connect(t testing.TB, connString string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := connect(context.Background(), connString)
 	if err != nil {
 		t.Fatalf("storetest: %v", err)
 	}
-	// Registered after NewDatabase's cleanup, so it runs before the drop.
 	t.Cleanup(pool.Close)
 	return pool
+}
+
+// connect opens a pool as store.Open sizes it: the writer, the dispatcher
+// and the handlers of one test share it.
+func connect(ctx context.Context, connString string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	if !strings.Contains(connString, "pool_max_conns") {
+		cfg.MaxConns = 8
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return pool, nil
 }
 
 // NewDatabase creates a fresh database copied from the migrated template and
@@ -183,7 +208,7 @@ func (s *server) connect(ctx context.Context, logger *slog.Logger) error {
 		s.prefix = "walnut"
 	}
 	var err error
-	s.admin, err = store.Open(ctx, s.adminURL)
+	s.admin, err = connect(ctx, s.adminURL)
 	if err != nil {
 		return fmt.Errorf("test database server: %w", err)
 	}
@@ -199,12 +224,12 @@ func (s *server) migrateTemplate(ctx context.Context, logger *slog.Logger) error
 	if _, err := s.admin.Exec(ctx, "CREATE DATABASE "+ident(s.template)); err != nil {
 		return fmt.Errorf("create template database: %w", err)
 	}
-	pool, err := store.Open(ctx, withDatabase(s.adminURL, s.template))
+	st, err := store.Open(ctx, withDatabase(s.adminURL, s.template))
 	if err != nil {
 		return fmt.Errorf("template database: %w", err)
 	}
-	err = store.Migrate(ctx, pool, logger)
-	pool.Close()
+	err = st.Migrate(ctx, logger)
+	st.Close()
 	if err != nil {
 		return fmt.Errorf("template database: %w", err)
 	}
