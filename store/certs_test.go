@@ -138,7 +138,7 @@ func TestMigrateCertsKeepsNotifications(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.Pool(t)
-	if err := store.MigrateDownToZero(ctx, pool); err != nil {
+	if err := store.New(pool).MigrateDownToZero(ctx); err != nil {
 		t.Fatal(err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
@@ -159,7 +159,7 @@ func TestMigrateCertsKeepsNotifications(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if err := store.Migrate(ctx, pool, discardLogger()); err != nil {
+	if err := store.New(pool).Migrate(ctx, discardLogger()); err != nil {
 		t.Fatal(err)
 	}
 	var id int32

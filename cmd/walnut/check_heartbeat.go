@@ -37,13 +37,12 @@ func checkHeartbeat(ctx context.Context, stdout, stderr io.Writer, lookup env, s
 	}
 	dbCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	pool, err := store.Open(dbCtx, url)
+	st, err := store.Open(dbCtx, url)
 	if err != nil {
 		fmt.Fprintf(tw, "last call\tunknown: %v\n", err)
 		return exitUnchecked
 	}
-	defer pool.Close()
-	st := store.New(pool)
+	defer st.Close()
 	site, err := st.SiteGetBySlug(dbCtx, s.Slug)
 	if err != nil {
 		fmt.Fprintf(tw, "last call\tunknown: %v (has walnut serve run with this config?)\n", err)

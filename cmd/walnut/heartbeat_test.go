@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/walnut-board/walnut/store/storetest"
 )
 
@@ -75,10 +73,10 @@ func siteAPI(base, slug, password string) (state, reason string) {
 
 // callsStored counts a site's probes that came from calls, not from the
 // runner's "no heartbeat" ones.
-func callsStored(t *testing.T, pool *pgxpool.Pool, slug string) int {
+func callsStored(t *testing.T, dbURL, slug string) int {
 	t.Helper()
 	var n int
-	err := pool.QueryRow(context.Background(), `
+	err := storetest.Connect(t, dbURL).QueryRow(context.Background(), `
 		SELECT count(*) FROM probes p JOIN sites s ON s.id = p.site_id
 		 WHERE s.slug = $1 AND p.reason NOT LIKE 'no heartbeat%'`, slug).Scan(&n)
 	if err != nil {
@@ -100,11 +98,7 @@ func TestServeHeartbeat(t *testing.T) {
 	s := startServeWith(t, cfg, dbURL, map[string]string{
 		"WORKER_TOKEN": workerToken, "CRON_TOKEN": cronToken, "WALNUT_PASSWORD": password,
 	})
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := storetest.Connect(t, dbURL)
 	s.waitFor(t, "the app probed", func() bool { st, _ := siteAPI(s.base, "app", password); return st == "ok" })
 
 	hb := s.base + "/api/v1/heartbeat/"
@@ -131,7 +125,7 @@ func TestServeHeartbeat(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d saying %q", name, code, body, tc.code, tc.says)
 		}
 	}
-	if n := callsStored(t, pool, "worker"); n != 0 {
+	if n := callsStored(t, dbURL, "worker"); n != 0 {
 		t.Fatalf("refused calls stored %d probes", n)
 	}
 
@@ -153,7 +147,7 @@ func TestServeHeartbeat(t *testing.T) {
 	})
 
 	// A flood: every call is answered, few are stored.
-	before := callsStored(t, pool, "cron")
+	before := callsStored(t, dbURL, "cron")
 	start := time.Now()
 	for range 30 {
 		if code, body := post(t, hb+"cron", cronToken, ""); code != 202 {
@@ -163,7 +157,7 @@ func TestServeHeartbeat(t *testing.T) {
 	// The last merged call is stored a second after the first at most.
 	bound := 2 + int(time.Since(start)/time.Second)
 	s.waitFor(t, "cron ok", func() bool { st, _ := siteAPI(s.base, "cron", password); return st == "ok" })
-	if n := callsStored(t, pool, "cron") - before; n > bound {
+	if n := callsStored(t, dbURL, "cron") - before; n > bound {
 		t.Errorf("30 calls stored %d probes, want at most %d", n, bound)
 	}
 
@@ -224,11 +218,7 @@ func TestServeHeartbeatRestart(t *testing.T) {
 	a.done <- 0 // for the cleanup
 
 	// An hour and a quarter passes in the database.
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := storetest.Connect(t, dbURL)
 	if _, err := pool.Exec(context.Background(), `UPDATE heartbeats SET last_at = last_at - interval '75 minutes'`); err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/walnut-board/walnut/store/storetest"
 )
 
@@ -53,11 +51,7 @@ func TestServeUnstorableUpstreamText(t *testing.T) {
 	}
 	// A few more rounds of every site, each batch holding the bad sites'
 	// probes beside the healthy ones.
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := storetest.Connect(t, dbURL)
 	s.waitFor(t, "every site probed three times", func() bool {
 		var least int
 		err := pool.QueryRow(context.Background(), `
