@@ -1,9 +1,23 @@
 package store
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"sync/atomic"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// Migrate is (*Store).Migrate on a test's pool, for the store's upgrade tests.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	return New(pool).Migrate(ctx, logger)
+}
+
+// MigrateDownToZero is (*Store).MigrateDownToZero on a test's pool.
+func MigrateDownToZero(ctx context.Context, pool *pgxpool.Pool) error {
+	return New(pool).MigrateDownToZero(ctx)
+}
 
 // LoseCommitAnswers makes w's next n successful writes report their COMMIT
 // as unanswered, as when the connection drops after the server committed.
