@@ -75,3 +75,29 @@ func TestCertificateWarningGoesToSlackOnce(t *testing.T) {
 	default:
 	}
 }
+
+// The Slack bot posts a certificate warning as a message of its own, not in
+// an outage's thread, and leaves the thread alone.
+func TestSlackBotCertificateIsItsOwnMessage(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t)
+	threads := &memThreads{}
+	if _, err := threads.SlackThreadStart(t.Context(), "api", store.SlackThread{Channel: slackChannelID, TS: "1700000000.000001", DownSince: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	bot := NewSlackBot(slackTestToken, slackTestChannel, f.URL+"/api", threads, f.Client(), nil)
+	n := Notice{Event: EventCertificate, Slug: "api", Name: "API", Reason: "certificate expires in 3 days", At: time.Now(), CertExpiresAt: time.Now().Add(72 * time.Hour), CertDays: 3}
+	if err := bot.Send(t.Context(), n); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.snapshot()
+	if len(calls) != 1 || calls[0].Method != "chat.postMessage" || calls[0].Body.ThreadTS != "" || !calls[0].OK {
+		t.Fatalf("calls = %+v, want one message outside any thread", calls)
+	}
+	if calls[0].Body.Text != "API: certificate expires in 3 days" {
+		t.Errorf("text = %q", calls[0].Body.Text)
+	}
+	if th, _ := threads.SlackThreadOpen(t.Context(), "api"); th.TS != "1700000000.000001" {
+		t.Errorf("the outage's thread changed: %+v", th)
+	}
+}
