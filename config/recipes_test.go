@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,14 @@ func TestREADMEExamples(t *testing.T) {
 		return reg.Build(name, recipes.Options(opts))
 	}
 	env := func(name string) (string, bool) { return "x-" + strings.ToLower(name), true }
+	// The examples' tls.ca files, beside the config as they say.
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "certs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "certs", "internal-ca.pem"), testCAPEM(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, file := range []string{"../recipes/README.md", "../README.md"} {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -106,11 +115,11 @@ func TestREADMEExamples(t *testing.T) {
 		n := 0
 		for i, blk := range blocks {
 			blk = blk[:strings.Index(blk, "```")]
-			if !strings.HasPrefix(blk, "sites:") {
+			if !strings.HasPrefix(blk, "sites:") && !(strings.HasPrefix(blk, "defaults:") && strings.Contains(blk, "\nsites:")) {
 				continue
 			}
 			n++
-			if _, err := Parse(fmt.Sprintf("%s#%d", file, i), []byte(blk), env, build); err != nil {
+			if _, err := Parse(filepath.Join(dir, fmt.Sprintf("example-%d.yaml", i)), []byte(blk), env, build); err != nil {
 				t.Errorf("example %d of %s:\n%s\n%v", i, file, blk, err)
 			}
 		}
