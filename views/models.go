@@ -3,7 +3,11 @@
 // import no other Walnut package.
 package views
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/a-h/templ"
+)
 
 // TileView is one site's tile on the board.
 type TileView struct {
@@ -78,6 +82,23 @@ type BoardView struct {
 	// Alerts are the alert sinks in trouble, for the footer; empty when
 	// all is well.
 	Alerts []AlertView
+	// Unavailable, when set, says why the board could not be read
+	// ("database unreachable"). The page is then the board's shell: no
+	// tiles, the banner up, and the script retrying until the board can be
+	// read, so that a TV that reloaded during an outage recovers by itself.
+	Unavailable      string
+	UnavailableSince string // when the trouble began, RFC 3339; empty when unknown
+	UnavailableAt    string // the same as a person reads it, "14:02 UTC"; the script shows local time
+}
+
+// UnavailableView is a page other than the board that could not be read.
+type UnavailableView struct {
+	Title   string
+	Reason  string // "database unreachable"
+	Since   string // RFC 3339, may be empty
+	SinceAt string // "14:02 UTC"
+	Retry   int    // seconds until the page tries again
+	CSSPath string
 }
 
 // Density is the body class that sizes tiles for the number of sites, so
@@ -174,10 +195,27 @@ func stateIcon(state string) string {
 	return "?"
 }
 
+// boardData is what the board's script reads from the body.
+func boardData(v BoardView) templ.Attributes {
+	a := templ.Attributes{
+		"data-events":   v.EventsPath,
+		"data-version":  v.Version,
+		"data-instance": v.Instance,
+	}
+	if v.Unavailable != "" {
+		a["data-unavailable"] = v.Unavailable
+		a["data-unavailable-since"] = v.UnavailableSince
+	}
+	return a
+}
+
 func boardClass(v BoardView) string {
 	c := "board-page " + Density(v.Summary.Total)
 	if v.Kiosk {
 		c += " kiosk"
+	}
+	if v.Unavailable != "" {
+		c += " is-unavailable"
 	}
 	return c
 }

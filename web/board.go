@@ -28,15 +28,16 @@ func (h *Handler) board(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sites, err := h.store.SiteListActive(ctx)
 	if err != nil {
-		h.fail(w, r, err, false)
+		h.boardUnavailable(w, r, err)
 		return
 	}
 	now := h.now()
 	support, err := readSupport(ctx, h.roster, now)
 	if err != nil {
-		h.fail(w, r, err, false)
+		h.boardUnavailable(w, r, err)
 		return
 	}
+	h.outage.ended()
 	alerts, err := readAlerts(ctx, h.notify, h.storage, now)
 	if err != nil {
 		// The board is worth showing without its footer.

@@ -81,6 +81,10 @@ type Hub struct {
 	clients map[*client]struct{}
 	closed  bool
 	up      bool // the LISTEN connection is established
+	// lostAt is when the hub last lost the database (its LISTEN
+	// connection or a read failed), zero while all is well; the board's
+	// shell says "database unreachable since" it.
+	lostAt  time.Time
 	ready   bool // the board has been read once
 	order   []string
 	tiles   map[string]string // slug → rendered tile
@@ -265,7 +269,25 @@ func (h *Hub) setUp(up bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.up = up
+	if !up {
+		h.lostLocked()
+	}
 	h.broadcastLocked(statusEvent(up))
+}
+
+func (h *Hub) lostLocked() {
+	if h.lostAt.IsZero() {
+		h.lostAt = h.opts.Now()
+	}
+}
+
+// LostSince returns when the hub lost the database: its LISTEN connection
+// went, or a read of the board failed, and no read has succeeded while
+// listening since. Zero while all is well, and before the first connection.
+func (h *Hub) LostSince() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lostAt
 }
 
 func statusEvent(up bool) sseEvent {
@@ -358,6 +380,14 @@ func (h *Hub) refresh(ctx context.Context) error {
 	actx, cancel := context.WithTimeout(ctx, defaultQueryTimeout)
 	defer cancel()
 	err := h.apply(actx, w)
+	h.mu.Lock()
+	switch {
+	case err != nil && ctx.Err() == nil:
+		h.lostLocked()
+	case err == nil && h.up:
+		h.lostAt = time.Time{}
+	}
+	h.mu.Unlock()
 	if err != nil {
 		h.wantAll()
 	}

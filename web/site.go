@@ -14,17 +14,17 @@ func (h *Handler) site(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, err := h.store.SiteGetBySlug(ctx, r.PathValue("slug"))
 	if err != nil {
-		h.fail(w, r, err, false)
+		h.failPage(w, r, err)
 		return
 	}
 	probes, err := h.store.ProbeListBySite(ctx, s, 50)
 	if err != nil {
-		h.fail(w, r, err, false)
+		h.failPage(w, r, err)
 		return
 	}
 	transitions, err := h.store.TransitionListBySite(ctx, s.ID, 500)
 	if err != nil {
-		h.fail(w, r, err, false)
+		h.failPage(w, r, err)
 		return
 	}
 	v := views.SiteView{
@@ -62,7 +62,7 @@ func (h *Handler) site(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	if v.History, err = h.siteHistory(r, s, transitions); err != nil {
-		h.fail(w, r, err, false)
+		h.failPage(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, views.SitePage(v))

@@ -90,6 +90,7 @@ type Handler struct {
 	slackSecret  []byte
 	boot         string // this process, so that a board reloads after a restart
 	queryTimeout time.Duration
+	outage       outage // since when pages fail to read the database (unavailable.go)
 }
 
 // New returns the http.Handler for all of Walnut's routes.
@@ -148,33 +149,43 @@ type apiError struct {
 }
 
 // fail maps an error to a response, in one place: unknown sites are 404, bad
-// requests 400, and anything else is logged and answered 500 without detail.
+// requests 400, a database out of reach 503, and anything else is logged and
+// answered 500 without detail.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, api bool) {
-	status, msg := http.StatusInternalServerError, "internal error"
+	status, msg, ok := h.classify(r, err)
+	switch {
+	case !ok:
+	case api:
+		h.writeJSON(w, r, status, apiError{Error: msg})
+	default:
+		http.Error(w, msg, status)
+	}
+}
+
+// failPage is fail for a page a person reads: a database out of reach gets
+// a page that says so and tries again (unavailable.go).
+func (h *Handler) failPage(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg, ok := h.classify(r, err)
+	switch {
+	case !ok:
+	case status == http.StatusServiceUnavailable:
+		h.renderUnavailable(w, r, msg)
+	default:
+		http.Error(w, msg, status)
+	}
+}
+
+// classify is the status and message for an error, logged when it is the
+// server's trouble; ok is false when the browser went away.
+func (h *Handler) classify(r *http.Request, err error) (status int, msg string, ok bool) {
 	var bad badRequest
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		status, msg = http.StatusNotFound, "no such site"
+		return http.StatusNotFound, "no such site", true
 	case errors.As(err, &bad):
-		status, msg = http.StatusBadRequest, bad.msg
-	case errors.Is(err, context.Canceled):
-		return
-	case errors.Is(err, context.DeadlineExceeded):
-		// The request's QueryTimeout: a locked table or a saturated
-		// database, not a bug here.
-		status, msg = http.StatusServiceUnavailable, "database too slow to answer"
-		h.logger.WarnContext(r.Context(), "database too slow to answer", "path", r.URL.Path, "error", err)
-	case store.Unavailable(err):
-		status, msg = http.StatusServiceUnavailable, "database unreachable"
-		h.logger.WarnContext(r.Context(), "database unreachable", "path", r.URL.Path, "error", err)
-	default:
-		h.logger.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "error", err)
+		return http.StatusBadRequest, bad.msg, true
 	}
-	if api {
-		h.writeJSON(w, r, status, apiError{Error: msg})
-		return
-	}
-	http.Error(w, msg, status)
+	return h.unavailable(r, err)
 }
 
 type badRequest struct{ msg string }

@@ -10,6 +10,10 @@
   var staleText = document.getElementById("stale-text");
   var updated = document.getElementById("updated");
   var clock = document.getElementById("clock");
+  // Set when the server could not read the board and sent its shell: why,
+  // and since when.
+  var unavailable = body.getAttribute("data-unavailable") || "";
+  var unavailableSince = Date.parse(body.getAttribute("data-unavailable-since") || "");
 
   var source = null;
   var streamUp = false;       // hello received on the current stream
@@ -73,6 +77,13 @@
   // checkStale shows the banner when the stream is down, the server lost
   // the database, or any site's last probe is older than three intervals.
   function checkStale() {
+    if (unavailable) {
+      staleText.textContent = "The board cannot be read: " + unavailable +
+        (isNaN(unavailableSince) ? "" : " since " + hhmm(new Date(unavailableSince))) + " — retrying.";
+      stale.hidden = false;
+      body.classList.add("is-stale");
+      return;
+    }
     var reasons = [];
     if (url && !streamUp && (everFailed || Date.now() - loaded > 5000)) {
       reasons.push("Live updates are disconnected (since " + hhmmss(new Date(downSince)) + "): this board may be out of date. Reconnecting…");
@@ -168,11 +179,19 @@
       attempts = 0;
       body.classList.add("is-live");
     });
-    on("status", function (data) { serverListening = JSON.parse(data).listening; });
-    on("tile", swapTile);
-    on("swap", swap);
-    on("checked", setChecked);
-    on("synced", synced);
+    on("status", function (data) {
+      serverListening = JSON.parse(data).listening;
+      // The server hears the database again: the board may be readable.
+      if (unavailable && serverListening) recover();
+    });
+    if (!unavailable) {
+      // The shell has no tiles to swap: the stream's are the hub's last
+      // known ones, and the board comes back whole with a reload.
+      on("tile", swapTile);
+      on("swap", swap);
+      on("checked", setChecked);
+      on("synced", synced);
+    }
     on("ping", function (data) { skew = parseInt(data, 10) - Date.now(); });
     source.onerror = function () {
       // Take over from EventSource's own retry, to back off.
@@ -188,6 +207,39 @@
     };
   }
 
+  // recover asks for the board and reloads once the server can read it;
+  // until then it asks again with backoff, 2 s doubling to a minute, and at
+  // once when the stream says the server hears the database again. Asking
+  // before reloading keeps the TV on this page while the server itself is
+  // down: a blind reload would leave the browser's own error page, with no
+  // script to bring the board back.
+  var recoverTries = 0;
+  var recoverTimer = null;
+  var recoverBusy = false;
+  function recover() {
+    if (recoverTimer) { clearTimeout(recoverTimer); recoverTimer = null; }
+    if (recoverBusy) return;
+    recoverBusy = true;
+    var xhr = new XMLHttpRequest();
+    xhr.open("GET", location.href);
+    xhr.timeout = 30000;
+    xhr.onload = function () {
+      recoverBusy = false;
+      if (xhr.status === 200) { location.reload(); return; }
+      recoverLater();
+    };
+    xhr.onerror = xhr.ontimeout = function () {
+      recoverBusy = false;
+      recoverLater();
+    };
+    xhr.send();
+  }
+  function recoverLater() {
+    recoverTries++;
+    var wait = Math.min(60000, 2000 * Math.pow(2, recoverTries - 1)) * (0.75 + Math.random() / 2);
+    recoverTimer = setTimeout(recover, wait);
+  }
+
   // A stream that went quiet past its heartbeat is dead even if the socket
   // is not: reconnect.
   setInterval(function () {
@@ -200,5 +252,6 @@
   setInterval(tick, 1000);
   lastMessage = Date.now();
   if (url) connect();
+  if (unavailable) recoverLater();
   tick();
 })();
