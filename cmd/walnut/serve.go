@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +30,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	fs := flag.NewFlagSet("walnut serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs)
-	demo := fs.Bool("demo", false, "also serve demo upstreams on 127.0.0.1, play a job calling in, and set WALNUT_DEMO_URL and WALNUT_DEMO_HEARTBEAT_TOKEN, for walnut.example.yaml")
+	demo := fs.Bool("demo", false, "also serve demo upstreams on 127.0.0.1, play a job calling in, and set WALNUT_DEMO_URL, WALNUT_DEMO_ADDR and WALNUT_DEMO_HEARTBEAT_TOKEN, for walnut.example.yaml")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: walnut serve [--config F] [--demo]\n\nMigrates the database, probes every site in the config and serves the board\non $PORT (default 8080).\n\nFlags:")
 		fs.PrintDefaults()
@@ -49,6 +50,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		}
 		defer stopDemo()
 		lookup = withEnv(lookup, "WALNUT_DEMO_URL", url)
+		// The same upstream as host:port, for the example's tcp:// site.
+		lookup = withEnv(lookup, "WALNUT_DEMO_ADDR", strings.TrimPrefix(url, "http://"))
 		demoToken = demoHeartbeatToken()
 		lookup = withEnv(lookup, "WALNUT_DEMO_HEARTBEAT_TOKEN", demoToken)
 	}
