@@ -25,19 +25,20 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
-
-	"github.com/walnut-board/walnut/secret"
 )
 
-// RecipeBuilder builds a site's recipe from its name and options. cmd passes
-// a closure over a *recipes.Registry, and type-asserts Site.Recipe back to
-// recipes.Recipe: config does not import recipes, so that the two packages
-// stay independent.
+// RecipeCheck says whether a recipe name and its options make a recipe:
+// cmd passes one that builds it from a *recipes.Registry, so that a bad
+// recipe is reported with the file's other problems, at its line. Config
+// does not build recipes, nor import the recipes package; cmd builds each
+// site's from RecipeName and RecipeOptions (see Config.RecipeError).
 //
 // The options are as decoded from YAML: maps as map[string]any, lists as
 // []any, integers as int, other numbers as float64, strings with ${...}
-// expanded. The error is reported against the recipe's line.
-type RecipeBuilder func(name string, opts map[string]any) (any, error)
+// expanded; the check gets its own copy. An error that names the option at
+// fault (an OptionPath() []any method, as recipes.RuleError has) is placed
+// at that option's line.
+type RecipeCheck func(name string, opts map[string]any) error
 
 // Config is a loaded walnut.yaml.
 type Config struct {
@@ -47,6 +48,8 @@ type Config struct {
 	// Roster is where the support roster comes from besides CSV imports;
 	// nil when the file has no roster key.
 	Roster *Roster
+
+	recipeAt []recipeAt // where each site's recipe is named, by index of Sites
 }
 
 // Site is one thing Walnut watches, with defaults applied.
@@ -72,9 +75,12 @@ type Site struct {
 	Timeout time.Duration
 	Confirm int // probes in a row that must agree before the state changes; default 1
 
-	RecipeName    string         // default "status"
+	RecipeName    string         // default "status"; "" for heartbeat and tcp sites
 	RecipeOptions map[string]any // nil when the recipe has none
-	Recipe        any            // what the RecipeBuilder built; nil without a builder
+	// RecipeLine is the line that names the recipe: the site's recipe
+	// key, else the defaults' it inherits, else the site's entry (the
+	// built-in default); 0 when RecipeName is "".
+	RecipeLine int
 
 	MaxPending time.Duration // how long the site may stay pending; 0 means no limit
 	Notify     []string      // each one of "pagerduty", "slack", "webhook"; nil when not set
@@ -128,20 +134,20 @@ type Weekly struct {
 }
 
 // Load reads and parses the config file at path. See Parse.
-func Load(path string, lookupEnv func(string) (string, bool), build RecipeBuilder) (*Config, error) {
+func Load(path string, lookupEnv func(string) (string, bool), check RecipeCheck) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data, lookupEnv, build)
+	return Parse(path, data, lookupEnv, check)
 }
 
 // Parse parses a config file's contents; name is used in messages and as
 // Config.Path. lookupEnv resolves ${NAME} (os.LookupEnv in production; nil
-// means no variable is set). build, if not nil, builds each site's recipe.
+// means no variable is set). check, if not nil, checks each site's recipe.
 //
 // The error, if any, joins one *Error per problem, in file order.
-func Parse(name string, data []byte, lookupEnv func(string) (string, bool), build RecipeBuilder) (*Config, error) {
+func Parse(name string, data []byte, lookupEnv func(string) (string, bool), check RecipeCheck) (*Config, error) {
 	d := &decoder{
 		errorList: errorList{file: name},
 		lookup:    lookupEnv,
@@ -219,7 +225,7 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool), buil
 		if len(items) == 0 {
 			d.errorf(sitesKey, "sites", "no sites: the list is empty")
 		}
-		cfg.Sites = d.sites(items, defaults, build)
+		cfg.Sites, cfg.recipeAt = d.sites(items, defaults, check)
 		complete = len(cfg.Sites) == len(items)
 	}
 
@@ -263,12 +269,13 @@ func (d *decoder) syntaxError(err error) {
 }
 
 // sites reads the site entries, applies defaults, checks slugs are unique
-// and builds recipes.
-func (d *decoder) sites(items []ast.Node, defaults *spec, build RecipeBuilder) []Site {
+// and checks recipes. It returns where each site's recipe is named too.
+func (d *decoder) sites(items []ast.Node, defaults *spec, check RecipeCheck) ([]Site, []recipeAt) {
 	type firstUse struct{ line int }
 	slugs := map[string]firstUse{}
 	defaultRecipeReported := false
 	var out []Site
+	var places []recipeAt
 	for i, item := range items {
 		p := fmt.Sprintf("sites[%d]", i)
 		// A site with errors is still checked for a duplicate slug and a bad
@@ -294,83 +301,42 @@ func (d *decoder) sites(items []ast.Node, defaults *spec, build RecipeBuilder) [
 				slugs[s.Slug] = firstUse{line}
 			}
 		}
-		if build != nil && s.RecipeName != "" {
-			r := sp.recipe
-			fromDefaults := false
-			if r == nil {
-				r, fromDefaults = defaults.recipe, defaults.recipe != nil
-			}
-			rec, err := build(s.RecipeName, deepCopy(s.RecipeOptions))
-			switch {
-			case err == nil:
-				s.Recipe = rec
-			case r == nil:
-				line, col := pos(sp.start)
-				d.recipeError(line, col, p+".recipe", err, s.Secrets)
-			case fromDefaults:
-				// Every site using the default recipe would fail the same way.
-				if !defaultRecipeReported {
-					defaultRecipeReported = true
-					line, col := pos(d.optionNode(r.node, err))
-					d.recipeError(line, col, "defaults.recipe", err, s.Secrets)
+		at := d.recipeAt(p, sp, defaults, s.Secrets)
+		if s.RecipeName != "" {
+			s.RecipeLine, _ = pos(at.node())
+			if check != nil {
+				if err := check(s.RecipeName, deepCopy(s.RecipeOptions)); err != nil {
+					// Every site using the default recipe would fail the
+					// same way: say so once.
+					if !at.fromDefaults || !defaultRecipeReported {
+						d.errs = append(d.errs, at.error(err))
+					}
+					defaultRecipeReported = defaultRecipeReported || at.fromDefaults
 				}
-			default:
-				line, col := pos(d.optionNode(r.node, err))
-				d.recipeError(line, col, p+".recipe", err, s.Secrets)
 			}
 		}
 		if ok {
 			out = append(out, *s)
+			places = append(places, at)
 		}
 	}
-	return out
+	return out, places
 }
 
-// optionNode is the node of the recipe option an error is about, when the
-// error says which (recipes.RuleError's OptionPath, such as rules[1].when),
-// so the error points to that line; else the recipe's node.
-func (d *decoder) optionNode(recipe ast.Node, err error) ast.Node {
-	var pe interface{ OptionPath() []any }
-	if !errors.As(err, &pe) {
-		return recipe
-	}
-	n := recipe
-	for _, step := range pe.OptionPath() {
-		var next ast.Node
-		switch step := step.(type) {
-		case string:
-			entries, ok := d.mapping(n, "")
-			if !ok {
-				return recipe
-			}
-			for _, e := range entries {
-				if e.key == step {
-					next = e.value
-				}
-			}
-		case int:
-			items, ok := d.list(n, "")
-			if !ok || step < 0 || step >= len(items) {
-				return recipe
-			}
-			next = items[step]
+// RecipeError places err, from building the recipe of Sites[i], in the file
+// as Parse places a RecipeCheck's error: at the option it names, else at
+// the recipe, with the site's secrets scrubbed from the message. The result
+// is an *Error.
+func (c *Config) RecipeError(i int, err error) error {
+	if i < 0 || i >= len(c.recipeAt) {
+		// A Config not made by Parse knows no places.
+		var secrets []string
+		if i >= 0 && i < len(c.Sites) {
+			secrets = c.Sites[i].Secrets
 		}
-		if next == nil {
-			return recipe
-		}
-		n = next
+		return recipeAt{file: c.Path, path: fmt.Sprintf("sites[%d].recipe", i), secrets: secrets}.error(err)
 	}
-	return n
-}
-
-// recipeError records a RecipeBuilder's error. The builder may quote an
-// option that came from the environment, so its message is scrubbed.
-func (d *decoder) recipeError(line, col int, path string, err error, secrets []string) {
-	msg := secret.New(secrets...).Scrub(err.Error())
-	e := d.add(line, col, path, "%s", msg)
-	if msg == err.Error() {
-		e.err = err
-	}
+	return c.recipeAt[i].error(err)
 }
 
 // Matches reports whether the window applies to the site with the given

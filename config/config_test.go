@@ -12,22 +12,16 @@ import (
 	_ "time/tzdata" // time zones in tests do not depend on the machine
 )
 
-// fakeRecipe is what fakeBuild builds.
-type fakeRecipe struct {
-	name string
-	opts map[string]any
-}
-
-// fakeBuild knows every recipe but "nope", and fails on an option "fail",
+// fakeCheck knows every recipe but "nope", and fails on an option "fail",
 // quoting its value as a careless builder might.
-func fakeBuild(name string, opts map[string]any) (any, error) {
+func fakeCheck(name string, opts map[string]any) error {
 	if name == "nope" {
-		return nil, fmt.Errorf("unknown recipe %q", name)
+		return fmt.Errorf("unknown recipe %q", name)
 	}
 	if v, ok := opts["fail"]; ok {
-		return nil, fmt.Errorf("bad option fail: %v", v)
+		return fmt.Errorf("bad option fail: %v", v)
 	}
-	return fakeRecipe{name: name, opts: opts}, nil
+	return nil
 }
 
 func lookup(vars map[string]string) func(string) (string, bool) {
@@ -58,7 +52,7 @@ func errLines(err error) []string {
 
 func parse(t *testing.T, yaml string, vars map[string]string) (*Config, error) {
 	t.Helper()
-	return Parse("walnut.yaml", doc(yaml), lookup(vars), fakeBuild)
+	return Parse("walnut.yaml", doc(yaml), lookup(vars), fakeCheck)
 }
 
 func mustParse(t *testing.T, yaml string, vars map[string]string) *Config {
@@ -1040,7 +1034,7 @@ sites:
 			Name: "API", Slug: "api",
 			URL: "https://api.example.com/health", RedactedURL: "https://api.example.com/health",
 			Method: "GET", Interval: 30 * time.Second, Timeout: 10 * time.Second, Confirm: 1,
-			RecipeName: "status", Recipe: fakeRecipe{name: "status"},
+			RecipeName: "status", RecipeLine: 2,
 			Severity: "critical", Line: 2,
 			Flapping: Flapping{Changes: 5, Within: 30 * time.Minute, Settle: 10 * time.Minute},
 			Kind:     KindHTTP, CertWarning: 14 * 24 * time.Hour, CertCritical: 2 * 24 * time.Hour,
@@ -1096,8 +1090,7 @@ sites:
 			URL: "https://a.example.com", RedactedURL: "https://a.example.com",
 			Method: "HEAD", Headers: map[string]string{"User-Agent": "walnut", "Authorization": "Bearer default"},
 			Interval: time.Minute, Timeout: 20 * time.Second, Confirm: 2,
-			RecipeName: "statuspage", RecipeOptions: map[string]any{"component": "API"},
-			Recipe:     fakeRecipe{name: "statuspage", opts: map[string]any{"component": "API"}},
+			RecipeName: "statuspage", RecipeOptions: map[string]any{"component": "API"}, RecipeLine: 10,
 			MaxPending: time.Hour, Notify: []string{"pagerduty", "slack"}, Severity: "warning", Line: 16,
 			Flapping: Flapping{Changes: 3, Within: 10 * time.Minute, Settle: DefaultFlapSettle},
 			Kind:     KindHTTP, CertWarning: DefaultCertWarning, CertCritical: DefaultCertCritical,
@@ -1111,7 +1104,7 @@ sites:
 			Method: "POST", Headers: map[string]string{"User-Agent": "walnut", "Authorization": "Bearer mine", "X-Extra": "1"},
 			Body:     `{"ping": true}`,
 			Interval: 2 * time.Minute, Timeout: time.Minute, Confirm: 3,
-			RecipeName: "status", Recipe: fakeRecipe{name: "status"},
+			RecipeName: "status", RecipeLine: 29,
 			MaxPending: 0, Notify: []string{}, Severity: "info", Line: 18,
 			// The site's settle, the defaults' changes and within.
 			Flapping: Flapping{Changes: 3, Within: 10 * time.Minute, Settle: time.Minute},
@@ -1119,11 +1112,6 @@ sites:
 		}
 		if !reflect.DeepEqual(b, wantB) {
 			t.Errorf("overriding site:\n got %+v\nwant %+v", b, wantB)
-		}
-		// Sites built from the same default recipe must not share options.
-		a.RecipeOptions["component"] = "changed"
-		if cfg.Sites[0].Recipe.(fakeRecipe).opts["component"] != "API" {
-			t.Errorf("recipe options are shared between a site and its recipe")
 		}
 	})
 
@@ -1421,18 +1409,19 @@ sites:
 	tests := []struct {
 		name string
 		opts map[string]any
-	}{{"status", nil}, {"circleci", nil}, {"status", wantOpts}}
+		line int // of the recipe's value, or of the site without one
+	}{{"status", nil, 2}, {"circleci", nil, 6}, {"status", wantOpts, 10}}
 	for i, tt := range tests {
 		s := cfg.Sites[i]
 		if s.RecipeName != tt.name || !reflect.DeepEqual(s.RecipeOptions, tt.opts) {
 			t.Errorf("%s: recipe %q %#v, want %q %#v", s.Name, s.RecipeName, s.RecipeOptions, tt.name, tt.opts)
 		}
-		if want := (fakeRecipe{name: tt.name, opts: tt.opts}); !reflect.DeepEqual(s.Recipe, want) {
-			t.Errorf("%s: Recipe = %#v, want %#v", s.Name, s.Recipe, want)
+		if s.RecipeLine != tt.line {
+			t.Errorf("%s: RecipeLine = %d, want %d", s.Name, s.RecipeLine, tt.line)
 		}
 	}
 
-	t.Run("NoBuilderLeavesRecipeNil", func(t *testing.T) {
+	t.Run("NoCheckTakesAnyName", func(t *testing.T) {
 		t.Parallel()
 		cfg, err := Parse("walnut.yaml", doc(`
 sites:
@@ -1443,8 +1432,8 @@ sites:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Sites[0].Recipe != nil || cfg.Sites[0].RecipeName != "nope" {
-			t.Errorf("Recipe = %v, RecipeName = %q", cfg.Sites[0].Recipe, cfg.Sites[0].RecipeName)
+		if cfg.Sites[0].RecipeName != "nope" {
+			t.Errorf("RecipeName = %q", cfg.Sites[0].RecipeName)
 		}
 	})
 }
@@ -1590,7 +1579,7 @@ func TestLoad(t *testing.T) {
 		if err := os.WriteFile(path, []byte("sites:\n  - name: A\n    url: https://a.example.com\n    intervall: 1m\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Load(path, nil, fakeBuild)
+		_, err := Load(path, nil, fakeCheck)
 		want := path + `:4:5: unknown key "intervall" in site "A"`
 		if got := errLines(err); !reflect.DeepEqual(got, []string{want}) {
 			t.Errorf("errors = %q, want %q", got, want)
@@ -1599,7 +1588,7 @@ func TestLoad(t *testing.T) {
 
 	t.Run("MissingFile", func(t *testing.T) {
 		t.Parallel()
-		_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), nil, fakeBuild)
+		_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), nil, fakeCheck)
 		if !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("err = %v, want one wrapping os.ErrNotExist", err)
 		}

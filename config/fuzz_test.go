@@ -31,10 +31,10 @@ func FuzzParse(f *testing.F) {
 		}
 		return "", false
 	}
-	build := func(name string, opts map[string]any) (any, error) { return name, nil }
+	check := func(name string, opts map[string]any) error { return nil }
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := Parse("walnut.yaml", data, env, build)
+		cfg, err := Parse("walnut.yaml", data, env, check)
 		if err != nil {
 			if cfg != nil {
 				t.Errorf("config returned with an error")
@@ -63,8 +63,8 @@ func FuzzParse(f *testing.F) {
 			if f := s.Flapping; f.Off && f != (Flapping{Off: true}) || !f.Off && (f.Changes < MinFlapChanges || f.Within <= 0 || f.Settle <= 0) {
 				t.Errorf("site %q: flapping %+v", s.Slug, f)
 			}
-			if s.Recipe == nil {
-				t.Errorf("site %q: no recipe built", s.Slug)
+			if s.RecipeName != "" && s.RecipeLine == 0 {
+				t.Errorf("site %q: recipe %q has no line", s.Slug, s.RecipeName)
 			}
 			if u, err := url.Parse(s.RedactedURL); err != nil || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 				t.Errorf("site %q: RedactedURL %q keeps a query, fragment or user info (%v)", s.Slug, s.RedactedURL, err)

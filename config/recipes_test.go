@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,8 +17,9 @@ import (
 func TestBuiltinRecipeErrors(t *testing.T) {
 	t.Parallel()
 	reg := recipes.Builtin()
-	build := func(name string, opts map[string]any) (any, error) {
-		return reg.Build(name, recipes.Options(opts))
+	check := func(name string, opts map[string]any) error {
+		_, err := reg.Build(name, recipes.Options(opts))
+		return err
 	}
 
 	tests := map[string]struct {
@@ -61,7 +63,7 @@ sites:
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Parse("walnut.yaml", []byte(tt.yaml), func(string) (string, bool) { return "", false }, build)
+			_, err := Parse("walnut.yaml", []byte(tt.yaml), func(string) (string, bool) { return "", false }, check)
 			if err == nil {
 				t.Fatal("Parse succeeded")
 			}
@@ -94,8 +96,9 @@ sites:
 func TestREADMEExamples(t *testing.T) {
 	t.Parallel()
 	reg := recipes.Builtin()
-	build := func(name string, opts map[string]any) (any, error) {
-		return reg.Build(name, recipes.Options(opts))
+	check := func(name string, opts map[string]any) error {
+		_, err := reg.Build(name, recipes.Options(opts))
+		return err
 	}
 	env := func(name string) (string, bool) { return "x-" + strings.ToLower(name), true }
 	// The examples' tls.ca files, beside the config as they say.
@@ -119,12 +122,83 @@ func TestREADMEExamples(t *testing.T) {
 				continue
 			}
 			n++
-			if _, err := Parse(filepath.Join(dir, fmt.Sprintf("example-%d.yaml", i)), []byte(blk), env, build); err != nil {
+			if _, err := Parse(filepath.Join(dir, fmt.Sprintf("example-%d.yaml", i)), []byte(blk), env, check); err != nil {
 				t.Errorf("example %d of %s:\n%s\n%v", i, file, blk, err)
 			}
 		}
 		if n == 0 {
 			t.Errorf("%s: no examples found", file)
 		}
+	}
+}
+
+// TestRecipeErrorPlacedAsParsePlacesIt: a recipe built after Parse (as cmd
+// builds them) has its error placed where Parse with a RecipeCheck puts
+// it: at the option the error names, else the recipe, else the defaults'
+// recipe, with values from the environment scrubbed.
+func TestRecipeErrorPlacedAsParsePlacesIt(t *testing.T) {
+	t.Parallel()
+	reg := recipes.Builtin()
+	check := func(name string, opts map[string]any) error {
+		_, err := reg.Build(name, recipes.Options(opts))
+		return err
+	}
+	env := lookup(map[string]string{"EXPECT": "hunter2"})
+	tests := map[string]string{
+		"AtTheOption": `
+sites:
+  - name: API
+    url: https://api.example.com
+    recipe:
+      name: rules
+      rules:
+        - when: 'status == 200'
+        - when: 'json.status =='
+`,
+		"AtTheRecipe": `
+sites:
+  - name: API
+    url: https://api.example.com
+  - name: Web
+    url: https://web.example.com
+    recipe: {name: status, expect: ["${EXPECT}"]}
+`,
+		"AtTheDefaults": `
+defaults:
+  recipe: {name: status, expect: [999]}
+sites:
+  - name: API
+    url: https://api.example.com
+`,
+	}
+	for name, yaml := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, want := Parse("walnut.yaml", doc(yaml), env, check)
+			if want == nil {
+				t.Fatal("Parse with a check succeeded")
+			}
+			cfg, err := Parse("walnut.yaml", doc(yaml), env, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for i, s := range cfg.Sites {
+				if _, err := reg.Build(s.RecipeName, recipes.Options(s.RecipeOptions)); err != nil {
+					rerr := cfg.RecipeError(i, err)
+					var ce *Error
+					if !errors.As(rerr, &ce) {
+						t.Errorf("RecipeError gave %T, want *Error", rerr)
+					}
+					got = append(got, rerr.Error())
+				}
+			}
+			if got := strings.Join(got, "\n"); got != want.Error() {
+				t.Errorf("RecipeError:\n%s\nParse:\n%s", got, want)
+			}
+			if strings.Contains(want.Error(), "hunter2") {
+				t.Errorf("a value from the environment shows: %s", want)
+			}
+		})
 	}
 }

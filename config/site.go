@@ -90,13 +90,6 @@ type header struct {
 	value scalar
 }
 
-type recipeSpec struct {
-	name    string
-	opts    map[string]any
-	node    ast.Node
-	secrets []string
-}
-
 type notifyList struct {
 	v    []string
 	node ast.Node
@@ -486,59 +479,6 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
-}
-
-// recipe reads a recipe: a name, or a map with name: and its options.
-func (d *decoder) recipe(n ast.Node, path string) (*recipeSpec, bool) {
-	r := d.resolve(n, path)
-	switch r.(type) {
-	case nil:
-		return nil, false
-	case *ast.MappingNode, *ast.MappingValueNode:
-	case *ast.StringNode, *ast.LiteralNode:
-		s, ok := d.nonEmpty(r, path)
-		if !ok {
-			return nil, false
-		}
-		return &recipeSpec{name: strings.TrimSpace(s.value), node: r, secrets: s.secrets}, true
-	default:
-		d.errorf(r, path, "expected a recipe name, or a map with name: and options, got %s", describe(r))
-		return nil, false
-	}
-	entries, ok := d.mapping(r, path)
-	if !ok {
-		return nil, false
-	}
-	rs := &recipeSpec{node: r}
-	named := false
-	for _, e := range entries {
-		p := path + "." + e.key
-		if e.key == "name" {
-			named = true
-			s, sok := d.nonEmpty(e.value, p)
-			if !sok {
-				ok = false
-				continue
-			}
-			rs.name = strings.TrimSpace(s.value)
-			rs.secrets = append(rs.secrets, s.secrets...)
-			continue
-		}
-		v, vok := d.value(e.value, p, 0, &rs.secrets)
-		ok = ok && vok
-		if rs.opts == nil {
-			rs.opts = map[string]any{}
-		}
-		rs.opts[e.key] = v
-	}
-	if !named {
-		d.errorf(r, path, `missing "name" (the recipe to use, e.g. status)`)
-		return nil, false
-	}
-	if !ok {
-		return nil, false
-	}
-	return rs, true
 }
 
 // notify reads the list of notification channels.

@@ -159,8 +159,9 @@ sites:
 func TestRulesReasonOneLine(t *testing.T) {
 	t.Parallel()
 	reg := recipes.Builtin()
-	build := func(name string, opts map[string]any) (any, error) {
-		return reg.Build(name, recipes.Options(opts))
+	check := func(name string, opts map[string]any) error {
+		_, err := reg.Build(name, recipes.Options(opts))
+		return err
 	}
 	_, err := Parse("walnut.yaml", doc(`
 sites:
@@ -171,7 +172,7 @@ sites:
       rules:
         - when: 'true'
           reason: "up\nand running"
-`), lookup(nil), build)
+`), lookup(nil), check)
 	want := []string{`walnut.yaml:8:19: sites[0].recipe: rules[0].reason: must be one line of text: it holds a line break`}
 	if got := errLines(err); !reflect.DeepEqual(got, want) {
 		t.Errorf("errors:\n got: %s\nwant: %s", strings.Join(got, "\n      "), strings.Join(want, "\n      "))

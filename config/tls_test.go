@@ -57,8 +57,8 @@ sites:
 		if s.Kind != KindTCP || s.RedactedURL != "tcp://db.internal:5432" {
 			t.Errorf("kind %q, url %q", s.Kind, s.RedactedURL)
 		}
-		if s.RecipeName != "" || s.Recipe != nil || s.Headers != nil || s.Method != "" {
-			t.Errorf("a tcp site took request settings from defaults: recipe %q %v, headers %v, method %q", s.RecipeName, s.Recipe, s.Headers, s.Method)
+		if s.RecipeName != "" || s.RecipeLine != 0 || s.Headers != nil || s.Method != "" {
+			t.Errorf("a tcp site took request settings from defaults: recipe %q at line %d, headers %v, method %q", s.RecipeName, s.RecipeLine, s.Headers, s.Method)
 		}
 		if s.CertWarning != 0 || s.CertCritical != 0 {
 			t.Errorf("a tcp:// site has certificate limits %s, %s", s.CertWarning, s.CertCritical)
@@ -104,7 +104,7 @@ func TestParseTLS(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(dir, "walnut.yaml")
 		yaml := "defaults:\n  tls: {insecure: true}\nsites:\n  - name: Internal\n    url: https://intranet.local\n    tls: {ca: ca.pem, insecure: false}\n  - name: Lab\n    url: tls://lab.local:8443\n"
-		cfg, err := Parse(path, []byte(yaml), nil, fakeBuild)
+		cfg, err := Parse(path, []byte(yaml), nil, fakeCheck)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +151,7 @@ func TestParseTLS(t *testing.T) {
 			"",
 		}, "\n")
 		path := filepath.Join(dir, "walnut.yaml")
-		_, err := Parse(path, []byte(yaml), nil, fakeBuild)
+		_, err := Parse(path, []byte(yaml), nil, fakeCheck)
 		want := []string{
 			`:4:5: sites[0].recipe: recipe does not apply to a tcp:// site: it connects and sends no request`,
 			`:6:10: sites[1].url: "tcp://db.internal" needs a port: tcp://host:port`,

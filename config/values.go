@@ -171,30 +171,3 @@ func (d *decoder) value(n ast.Node, path string, depth int, secrets *[]string) (
 	d.errorf(n, path, "unsupported value %s", describe(n))
 	return nil, false
 }
-
-// deepCopy copies recipe options, so that no two sites share a map a
-// recipe might change.
-func deepCopy(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = deepCopyValue(v)
-	}
-	return out
-}
-
-func deepCopyValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return deepCopy(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopyValue(e)
-		}
-		return out
-	}
-	return v
-}

@@ -34,13 +34,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return exitError
 	}
 	slug := fs.Arg(0)
-	cfg, err := loadConfig(*path, lookup, recipes.Builtin())
+	reg := recipes.Builtin()
+	cfg, err := loadConfig(*path, lookup, reg)
 	if err != nil {
 		printConfigError(stderr, err)
 		return exitError
 	}
 	var known []string
-	for _, s := range cfg.Sites {
+	for i, s := range cfg.Sites {
 		if s.Slug != slug {
 			known = append(known, s.Slug)
 			continue
@@ -48,7 +49,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		if s.Heartbeat != nil {
 			return checkHeartbeat(ctx, stdout, stderr, lookup, s)
 		}
-		res := checker.Check(ctx, checker.NewClient(), checkerSite(s, 0), time.Now)
+		rec, err := siteRecipe(cfg, i, reg)
+		if err != nil {
+			printConfigError(stderr, err)
+			return exitError
+		}
+		res := checker.Check(ctx, checker.NewClient(), checkerSite(s, 0, rec), time.Now)
 		p := res.Probe
 		printProbe(stdout, s.Name, s.RedactedURL, p, res.Cert, s.Kind == config.KindTCP)
 		switch p.State {

@@ -35,17 +35,34 @@ func configPath(flagPath string, lookup env) string {
 // defaultConfigPath is read when nothing names the config.
 const defaultConfigPath = "walnut.yaml"
 
-// loadConfig reads the config from where configPath says and builds each
-// site's recipe.
+// loadConfig reads the config from where configPath says, checking each
+// site's recipe against the registry so that a bad one is reported with
+// the file's other problems; siteRecipe builds it.
 func loadConfig(flagPath string, lookup env, reg *recipes.Registry) (*config.Config, error) {
-	build := func(name string, opts map[string]any) (any, error) {
-		return reg.Build(name, recipes.Options(opts))
+	check := func(name string, opts map[string]any) error {
+		_, err := reg.Build(name, recipes.Options(opts))
+		return err
 	}
 	path := configPath(flagPath, lookup)
 	if path == "" {
-		return config.Parse("WALNUT_CONFIG_YAML", []byte(lookup.get("WALNUT_CONFIG_YAML")), lookup, build)
+		return config.Parse("WALNUT_CONFIG_YAML", []byte(lookup.get("WALNUT_CONFIG_YAML")), lookup, check)
 	}
-	return config.Load(path, lookup, build)
+	return config.Load(path, lookup, check)
+}
+
+// siteRecipe builds the recipe of cfg.Sites[i] from the registry; nil for
+// a site without one (heartbeat, tcp). An error is placed in the file as
+// the config's own are.
+func siteRecipe(cfg *config.Config, i int, reg *recipes.Registry) (recipes.Recipe, error) {
+	s := cfg.Sites[i]
+	if s.RecipeName == "" {
+		return nil, nil
+	}
+	rec, err := reg.Build(s.RecipeName, recipes.Options(s.RecipeOptions))
+	if err != nil {
+		return nil, cfg.RecipeError(i, err)
+	}
+	return rec, nil
 }
 
 // printConfigError writes each of the config's problems on its own line.
@@ -82,9 +99,9 @@ func siteSpecs(cfg *config.Config) []store.SiteSpec {
 	return specs
 }
 
-// checkerSite is what the checker needs to probe a site.
-func checkerSite(s config.Site, id int32) checker.Site {
-	rec, _ := s.Recipe.(recipes.Recipe)
+// checkerSite is what the checker needs to probe a site, with its recipe
+// built (see siteRecipe).
+func checkerSite(s config.Site, id int32, rec recipes.Recipe) checker.Site {
 	cs := checker.Site{
 		ID: id, Slug: s.Slug, URL: s.URL, RedactedURL: s.RedactedURL,
 		Method: s.Method, Headers: s.Headers, Body: s.Body,

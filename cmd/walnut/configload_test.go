@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,12 +32,61 @@ sites:
 		"set":   {time.Minute, 20 * time.Second},
 	}
 	for _, s := range cfg.Sites {
-		cs := checkerSite(s, 1)
+		cs := checkerSite(s, 1, nil)
 		if got := [2]time.Duration{cs.Interval, cs.Timeout}; got != want[s.Slug] {
 			t.Errorf("%s: interval, timeout = %v, want %v", s.Slug, got, want[s.Slug])
 		}
 	}
 	if config.DefaultInterval != 30*time.Second || config.DefaultTimeout != 10*time.Second {
 		t.Errorf("defaults are %v and %v; README.md says 30s and 10s", config.DefaultInterval, config.DefaultTimeout)
+	}
+}
+
+// TestSiteRecipeBuiltFromRegistry: cmd builds each site's recipe from the
+// registry with the options the config read; a recipe the registry cannot
+// build is an error at its place in the file, as the config's own are.
+func TestSiteRecipeBuiltFromRegistry(t *testing.T) {
+	t.Parallel()
+	yaml := `
+sites:
+  - name: API
+    url: https://api.example.com
+    recipe:
+      name: counted
+      limit: 3
+  - name: Web
+    url: https://web.example.com
+    recipe: {name: counted, limit: 99}
+`
+	reg := recipes.NewRegistry()
+	var got []any
+	err := reg.Register("counted", func(opts recipes.Options) (recipes.Recipe, error) {
+		got = append(got, opts["limit"])
+		if opts["limit"] == 99 {
+			return nil, errors.New("limit 99 is too many")
+		}
+		return recipes.Builtin().Build("status", nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Parsed without the check, so that building is what fails.
+	cfg, err := config.Parse("walnut.yaml", []byte(strings.TrimPrefix(yaml, "\n")), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := siteRecipe(cfg, 0, reg)
+	if err != nil || rec == nil {
+		t.Fatalf("siteRecipe(API) = %v, %v", rec, err)
+	}
+	if cs := checkerSite(cfg.Sites[0], 1, rec); cs.Recipe != rec {
+		t.Errorf("checkerSite dropped the recipe")
+	}
+	_, err = siteRecipe(cfg, 1, reg)
+	if want := "walnut.yaml:9:13: sites[1].recipe: limit 99 is too many"; err == nil || err.Error() != want {
+		t.Errorf("siteRecipe(Web) error = %v, want %s", err, want)
+	}
+	if !reflect.DeepEqual(got, []any{3, 99}) {
+		t.Errorf("the factory got limits %v, want [3 99]", got)
 	}
 }

@@ -43,6 +43,17 @@ type reloader struct {
 // apply resolves a config's sites to the checker's, syncing the sites
 // table for their ids.
 func (r *reloader) apply(ctx context.Context, cfg *config.Config) ([]checker.Site, error) {
+	// Recipes first: a site that cannot be probed must not reach the
+	// sites table.
+	reg := recipes.Builtin()
+	recs := make([]recipes.Recipe, len(cfg.Sites))
+	for i := range cfg.Sites {
+		rec, err := siteRecipe(cfg, i, reg)
+		if err != nil {
+			return nil, err
+		}
+		recs[i] = rec
+	}
 	ids, err := r.store.SiteSync(ctx, siteSpecs(cfg))
 	if err != nil {
 		return nil, err
@@ -55,7 +66,7 @@ func (r *reloader) apply(ctx context.Context, cfg *config.Config) ([]checker.Sit
 	sites := make([]checker.Site, len(cfg.Sites))
 	slugs := make(map[int32]string, len(ids))
 	for i, s := range cfg.Sites {
-		sites[i] = checkerSite(s, ids[s.Slug])
+		sites[i] = checkerSite(s, ids[s.Slug], recs[i])
 		slugs[ids[s.Slug]] = s.Slug
 	}
 	r.slugs.Store(&slugs)
