@@ -79,9 +79,10 @@ type hbSite struct {
 	tokenSum [sha256.Size]byte
 	scrub    scrubber
 
-	lastStored time.Time    // when this instance last handed a probe to the sink
-	waiting    *store.Probe // a merged call's probe, stored when the gap has passed
-	timer      *time.Timer
+	lastStored  time.Time    // when this instance last handed a probe to the sink
+	lastTouched time.Time    // when this instance last recorded a call in the store
+	waiting     *store.Probe // a merged call's probe, stored when the gap has passed
+	timer       *time.Timer
 }
 
 // NewHeartbeats returns a receiver handing probes to sink (the same chain
@@ -166,6 +167,13 @@ func (h *Heartbeats) Receive(ctx context.Context, slug, token string, rep Report
 	}
 	h.wakeLocked(slug)
 	rcpt := Receipt{State: p.State}
+	// Every call is recorded for the instance watching the deadline, at
+	// most once a gap, whether its probe is stored now or merged: a job
+	// calling twice a second has every call merged.
+	touch := now.Sub(e.lastTouched) >= HeartbeatMinGap
+	if touch {
+		e.lastTouched = now
+	}
 	storeNow := e.waiting == nil && now.Sub(e.lastStored) >= HeartbeatMinGap && !h.closed
 	if storeNow {
 		e.lastStored = now
@@ -178,14 +186,17 @@ func (h *Heartbeats) Receive(ctx context.Context, slug, token string, rep Report
 	}
 	h.mu.Unlock()
 
-	if !storeNow {
-		return rcpt, nil
+	if storeNow {
+		h.sink.Add(p)
 	}
-	h.sink.Add(p)
-	// Recorded only with a stored probe: a flood touches the database at
-	// most once per gap, and the watching instance is a gap late at worst.
-	if h.store != nil {
-		if err := h.store.HeartbeatTouch(ctx, p.SiteID, now); err != nil && ctx.Err() == nil {
+	// A flood touches the database at most once per gap, and the watching
+	// instance is a gap late at worst.
+	if touch && h.store != nil {
+		// Bounded well under a job's own timeout: a database that is away
+		// must not hold the call, whose probe waits in the writer anyway.
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := h.store.HeartbeatTouch(tctx, p.SiteID, now); err != nil && ctx.Err() == nil {
 			// The probe is on its way regardless; only a runner on another
 			// instance misses the call, until the next one.
 			h.logger.Warn("record heartbeat", "site", slug, "error", err)

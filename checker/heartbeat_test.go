@@ -276,3 +276,27 @@ func TestHeartbeatRunnerCallsElsewhere(t *testing.T) {
 		t.Fatalf("%d probes written for a site whose job calls another instance", n)
 	}
 }
+
+// A job calling twice a second has most calls merged, yet each second's
+// calls are recorded for the instance that watches the deadline.
+func TestHeartbeatMergedCallsAreRecorded(t *testing.T) {
+	t.Parallel()
+	sink := newCountSink()
+	st := newFakeHeartbeatStore()
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	hbs := NewHeartbeats(sink, st, nil, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	hbs.SetSites([]Site{heartbeatSite(time.Minute, 10*time.Second)})
+	for range 10 {
+		if _, err := hbs.Receive(context.Background(), "billing-worker", testToken, Report{}); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		now = now.Add(500 * time.Millisecond)
+		mu.Unlock()
+	}
+	if _, touches := st.counts(); touches != 5 {
+		t.Fatalf("10 calls over 5 s recorded %d times, want 5", touches)
+	}
+	hbs.Close()
+}

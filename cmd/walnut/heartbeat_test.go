@@ -256,3 +256,101 @@ func TestDemoFeedsBillingWorker(t *testing.T) {
 		return seen["pending"] && st == "ok"
 	})
 }
+
+// With two instances, the call may reach the one that does not watch the
+// site's deadline: the watcher reads the call from the database and stays
+// quiet, for as long as the job keeps calling the other one.
+func TestServeHeartbeatAcrossInstances(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, 200)
+	cfg := writeConfig(t, fmt.Sprintf(`
+sites:
+  - name: Worker
+    heartbeat: {every: 2s, grace: 1s, token: "${WORKER_TOKEN}"}
+  - {name: App, url: %q, interval: 1s, timeout: 1s}
+`, up.URL+"/"))
+	dbURL := storetest.NewDatabase(t)
+	pool := storetest.Connect(t, dbURL)
+	vars := map[string]string{"WORKER_TOKEN": workerToken}
+	a := startServeWith(t, cfg, dbURL, vars)
+	a.waitFor(t, "the app probed", func() bool { st, _ := siteAPI(a.base, "app", ""); return st == "ok" })
+	b := startServeWith(t, cfg, dbURL, vars)
+	owner := func() string {
+		var o string
+		pool.QueryRow(context.Background(), `SELECT l.owner FROM site_leases l JOIN sites s ON s.id = l.site_id WHERE s.slug = 'worker'`).Scan(&o) //nolint:errcheck // "" until leased
+		return o
+	}
+	instanceOf := func(s *served) string {
+		// The log is JSON: {"msg":"walnut is serving",…,"instance":"ID",…}
+		_, after, _ := strings.Cut(s.log.String(), `"instance":"`)
+		id, _, _ := strings.Cut(after, `"`)
+		return id
+	}
+	// Each instance holds one of the two sites once they have split.
+	var other *served
+	a.waitFor(t, "the sites split between the instances", func() bool {
+		var n int
+		pool.QueryRow(context.Background(), `SELECT count(DISTINCT owner) FROM site_leases`).Scan(&n) //nolint:errcheck // retried
+		if n != 2 {
+			return false
+		}
+		switch owner() {
+		case instanceOf(a):
+			other = b
+		case instanceOf(b):
+			other = a
+		default:
+			return false
+		}
+		return true
+	})
+
+	// The job calls the instance that does not hold the worker, twice a
+	// second, over five deadlines' worth of calls. (Before it starts, the
+	// worker is overdue: those probes are not counted.)
+	started := time.Now().Add(time.Second)
+	for i := range 30 {
+		if code, body := post(t, other.base+"/api/v1/heartbeat/worker", workerToken, ""); code != 202 {
+			t.Fatalf("call %d: %d %s", i, code, body)
+		}
+		tick := time.NewTimer(500 * time.Millisecond)
+		<-tick.C
+	}
+	var overdue int
+	if err := pool.QueryRow(context.Background(), `
+		SELECT count(*) FROM probes p JOIN sites s ON s.id = p.site_id
+		 WHERE s.slug = 'worker' AND p.state = 'notok' AND p.at > $1`, started).Scan(&overdue); err != nil {
+		t.Fatal(err)
+	}
+	if overdue != 0 {
+		t.Fatalf("the watching instance wrote %d notok probes while the job called the other one", overdue)
+	}
+	if st, _ := siteAPI(other.base, "worker", ""); st != "ok" {
+		t.Fatalf("worker is %q, want ok", st)
+	}
+}
+
+// A maintenance window covers heartbeat sites like the others: a job's
+// failure and its silence are grey "maintenance", and nobody is told.
+func TestServeHeartbeatMaintenance(t *testing.T) {
+	t.Parallel()
+	cfg := writeConfig(t, fmt.Sprintf(`
+sites:
+  - name: Worker
+    heartbeat: {every: 2s, grace: 1s, token: "${WORKER_TOKEN}"}
+maintenance:
+  - sites: [worker]
+    from: %s
+    to: %s
+    reason: database upgrade
+`, time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)))
+	s := startServeWith(t, cfg, storetest.NewDatabase(t), map[string]string{"WORKER_TOKEN": workerToken})
+	s.waitFor(t, "serve up", func() bool { st, _ := siteAPI(s.base, "worker", ""); return st != "" })
+	if code, body := post(t, s.base+"/api/v1/heartbeat/worker", workerToken, `{"state": "notok", "reason": "exit 1"}`); code != 202 {
+		t.Fatalf("%d %s", code, body)
+	}
+	s.waitFor(t, "worker pending maintenance", func() bool {
+		st, reason := siteAPI(s.base, "worker", "")
+		return st == "pending" && reason == "maintenance: database upgrade"
+	})
+}
