@@ -1,7 +1,9 @@
-// Package oncall fills the support roster from PagerDuty: who is on call in
-// the configured schedules today and the next 7 days, read with PagerDuty's
-// REST API (github.com/PagerDuty/go-pagerduty) and written into the roster
-// table, where the board and `walnut roster` read it like a CSV import.
+// Package oncall fills the support roster: from a CSV file people keep
+// (ParseCSV, for `walnut roster import`), or from PagerDuty: who is on call
+// in the configured schedules today and the next 7 days, read with
+// PagerDuty's REST API (github.com/PagerDuty/go-pagerduty) and written into
+// the roster table, where the board and `walnut roster` read it like a CSV
+// import.
 package oncall
 
 import (
