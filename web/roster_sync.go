@@ -61,7 +61,7 @@ func rosterAsOf(syncs []store.RosterSync, now time.Time) string {
 			continue
 		}
 		if s.SyncedAt == nil {
-			return "not synced yet"
+			return "not read from PagerDuty yet"
 		}
 		at, today := s.SyncedAt.In(time.Local), now.In(time.Local)
 		if y, m, d := at.Date(); y == today.Year() && m == today.Month() && d == today.Day() {

@@ -354,3 +354,25 @@ maintenance:
 		return st == "pending" && reason == "maintenance: database upgrade"
 	})
 }
+
+// walnut config check lists a heartbeat site with its every and grace,
+// and never its token.
+func TestConfigCheckHeartbeat(t *testing.T) {
+	t.Parallel()
+	cfg := heartbeatConfig(t, "https://app.example.com")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"config", "check", "--config", cfg}, &stdout, &stderr,
+		fakeEnv(map[string]string{"WORKER_TOKEN": workerToken, "CRON_TOKEN": cronToken}))
+	out := stdout.String()
+	if code != exitOK {
+		t.Fatalf("exit %d: %s%s", code, out, stderr.String())
+	}
+	for _, want := range []string{"worker  Worker", "2s", "grace 1s", "heartbeat", "/api/v1/heartbeat/worker", "3 sites, config OK"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, workerToken) || strings.Contains(out, cronToken) {
+		t.Errorf("a token is shown:\n%s", out)
+	}
+}
