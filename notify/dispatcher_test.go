@@ -176,24 +176,19 @@ func (b *testBundle) probe(t *testing.T, slug string, state store.State, status 
 // waitIdle waits until no notification is pending.
 func (b *testBundle) waitIdle(t *testing.T) []store.SinkHealth {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		h, err := b.st.NotifyHealth(t.Context())
-		if err != nil {
+	var h []store.SinkHealth
+	storetest.WaitFor(t, "no notification pending", func() bool {
+		var err error
+		if h, err = b.st.NotifyHealth(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		pending := 0
 		for _, s := range h {
 			pending += s.Pending
 		}
-		if pending == 0 {
-			return h
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("notifications still pending: %+v", h)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the outbox, not timing
-	}
+		return pending == 0
+	})
+	return h
 }
 
 func TestPagerDutyTriggerThenResolve(t *testing.T) {

@@ -264,7 +264,7 @@ func TestWriterRejectedProbe(t *testing.T) {
 	for _, p := range batch {
 		w.Add(p)
 	}
-	waitFor(t, "the batch written", func() bool { return w.Written() == uint64(len(batch)) })
+	storetest.WaitFor(t, "the batch written", func() bool { return w.Written() == uint64(len(batch)) })
 	stop()
 
 	if w.Rejected() != 1 || w.Dropped() != 0 || w.LastError() != nil {
@@ -317,7 +317,7 @@ func TestWriterProbeAndVerdictRefused(t *testing.T) {
 	for _, p := range batch {
 		w.Add(p)
 	}
-	waitFor(t, "the batch handled", func() bool { return w.Written()+w.Dropped() == uint64(len(batch)) })
+	storetest.WaitFor(t, "the batch handled", func() bool { return w.Written()+w.Dropped() == uint64(len(batch)) })
 	stop()
 	if w.Written() != 2 || w.Dropped() != 1 || w.Rejected() != 1 {
 		t.Fatalf("written %d, dropped %d, rejected %d; want 2, 1, 1", w.Written(), w.Dropped(), w.Rejected())
@@ -346,7 +346,7 @@ func TestWriterStatementRefused(t *testing.T) {
 	for _, p := range batch {
 		w.Add(p)
 	}
-	waitFor(t, "the batch dropped", func() bool { return w.Dropped() == uint64(len(batch)) })
+	storetest.WaitFor(t, "the batch dropped", func() bool { return w.Dropped() == uint64(len(batch)) })
 	if w.Rejected() != 0 || w.LastError() == nil || w.Written() != 0 {
 		t.Fatalf("rejected %d, last error %v, written %d; want 0, an error, 0", w.Rejected(), w.LastError(), w.Written())
 	}

@@ -112,7 +112,7 @@ func TestWriterSurvivesDatabaseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the backlog written", func() bool { return w.Written() == 5 })
+	storetest.WaitFor(t, "the backlog written", func() bool { return w.Written() == 5 })
 	if w.Dropped() != 0 || w.Rejected() != 1 {
 		t.Fatalf("dropped %d rejected %d, want 0 and 1", w.Dropped(), w.Rejected())
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/walnut-board/walnut/store"
+	"github.com/walnut-board/walnut/store/storetest"
 )
 
 // A slow database, as opposed to one that is down (outage_test.go): another
@@ -46,14 +47,14 @@ func TestWriterSlowDatabase(t *testing.T) {
 		for _, p := range first {
 			w.Add(p)
 		}
-		waitFor(t, "the first probes written", func() bool { return w.Written() == 2 })
+		storetest.WaitFor(t, "the first probes written", func() bool { return w.Written() == 2 })
 
 		release := lockSiteState(t, b.store)
 		// One probe starts a write, which waits on the lock: from here on
 		// nothing can be written, and that write is the batch in flight.
 		trigger := b.probe("api", 1, ok)
 		w.Add(trigger)
-		waitFor(t, "a write waiting on the lock", func() bool { return lockWaiters(t, b.store) == 1 })
+		storetest.WaitFor(t, "a write waiting on the lock", func() bool { return lockWaiters(t, b.store) == 1 })
 
 		// Far more probes than the intake holds (16 batches = 64) and than
 		// the bound: with a writer that stopped taking probes while it
@@ -78,7 +79,7 @@ func TestWriterSlowDatabase(t *testing.T) {
 		// The bound counts the batch in flight: 39 of the burst are kept,
 		// the 161 oldest dropped.
 		kept := burst[len(burst)-(bound-1):]
-		waitFor(t, "the oldest probes dropped", func() bool { return w.Dropped() == uint64(len(burst)-len(kept)) })
+		storetest.WaitFor(t, "the oldest probes dropped", func() bool { return w.Dropped() == uint64(len(burst)-len(kept)) })
 		if w.Buffered() != bound || w.Written() != 2 || w.LastError() != nil {
 			t.Fatalf("while locked: buffered %d written %d last error %v; want %d, 2, nil", w.Buffered(), w.Written(), w.LastError(), bound)
 		}
@@ -94,7 +95,7 @@ func TestWriterSlowDatabase(t *testing.T) {
 
 		release()
 		want := slices.Concat(first, []store.Probe{trigger}, kept)
-		waitFor(t, "the backlog written", func() bool { return w.Written() == uint64(len(want)) && w.Buffered() == 0 })
+		storetest.WaitFor(t, "the backlog written", func() bool { return w.Written() == uint64(len(want)) && w.Buffered() == 0 })
 		if w.Stalled() != 0 || w.LastError() != nil || w.Dropped() != uint64(len(burst)-len(kept)) {
 			t.Fatalf("after the lock: stalled %v, last error %v, dropped %d", w.Stalled(), w.LastError(), w.Dropped())
 		}
@@ -173,7 +174,7 @@ func TestWriterSlowDatabase(t *testing.T) {
 		// An abandoned write must not leave its session queued on the
 		// lock: a long lock would use up the server's connections one
 		// retry at a time.
-		waitFor(t, "abandoned writes to leave the lock queue", func() bool { return lockWaiters(t, b.store) == 0 })
+		storetest.WaitFor(t, "abandoned writes to leave the lock queue", func() bool { return lockWaiters(t, b.store) == 0 })
 		if w.LastError() == nil {
 			t.Fatal("LastError = nil after writes timed out")
 		}
@@ -181,7 +182,7 @@ func TestWriterSlowDatabase(t *testing.T) {
 		began := time.Now()
 		release()
 		resumeRun()
-		waitFor(t, "the backlog written", func() bool { return w.Written() == uint64(len(later)) && w.Buffered() == 0 })
+		storetest.WaitFor(t, "the backlog written", func() bool { return w.Written() == uint64(len(later)) && w.Buffered() == 0 })
 		if w.LastError() != nil || w.Dropped() != 0 {
 			t.Fatalf("after the lock: last error %v, dropped %d", w.LastError(), w.Dropped())
 		}
@@ -210,7 +211,7 @@ func TestWriterSlowDatabase(t *testing.T) {
 		for _, p := range probes {
 			w.Add(p)
 		}
-		waitFor(t, "a write waiting on the lock", func() bool { return lockWaiters(t, b.store) == 1 })
+		storetest.WaitFor(t, "a write waiting on the lock", func() bool { return lockWaiters(t, b.store) == 1 })
 		stopped := make(chan struct{})
 		go func() { stop(); close(stopped) }()
 		select {
@@ -221,7 +222,7 @@ func TestWriterSlowDatabase(t *testing.T) {
 		if w.Written() != 0 || w.Dropped() != uint64(len(probes)) || w.Buffered() != 0 {
 			t.Fatalf("after shutdown: written %d dropped %d buffered %d; want 0, %d, 0", w.Written(), w.Dropped(), w.Buffered(), len(probes))
 		}
-		waitFor(t, "the canceled writes to leave the lock queue", func() bool { return lockWaiters(t, b.store) == 0 })
+		storetest.WaitFor(t, "the canceled writes to leave the lock queue", func() bool { return lockWaiters(t, b.store) == 0 })
 	})
 }
 
@@ -252,19 +253,6 @@ func runWriter(t *testing.T, w *store.Writer) (stop func()) {
 	stop = func() { cancel(); <-done }
 	t.Cleanup(stop)
 	return stop
-}
-
-// waitFor polls cond until it holds; the minute is a hang guard, not a
-// timing assumption.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func awaitFlush(t *testing.T, flushes <-chan store.Flush) store.Flush {

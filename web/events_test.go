@@ -262,15 +262,5 @@ func TestEventsEndWithRequest(t *testing.T) {
 		t.Fatalf("%d streams open, want 1", n)
 	}
 	cancel()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(20 * time.Second)
-	defer deadline.Stop()
-	for b.hub.Clients() != 0 {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatal("the stream's handler did not return within 20s of its client leaving")
-		}
-	}
+	storetest.WaitFor(t, "the stream's handler to return after its client left", func() bool { return b.hub.Clients() == 0 })
 }

@@ -46,7 +46,7 @@ func TestSlowDatabase(t *testing.T) {
 
 	now := time.Now()
 	writer.Add(store.Probe{SiteID: ids["api"], At: now.Add(-time.Minute), State: store.StateOK})
-	pollUntil(t, "the first probe written", func() bool { return writer.Written() == 1 })
+	storetest.WaitFor(t, "the first probe written", func() bool { return writer.Written() == 1 })
 	if code, body := slowGet(t, srv.URL+"/healthz"); code != 200 {
 		t.Fatalf("/healthz before the lock: %d %s", code, body)
 	}
@@ -100,7 +100,7 @@ func TestSlowDatabase(t *testing.T) {
 
 	// The database answers a ping, and no write has failed: only the
 	// write waiting on the lock tells that probes are not being written.
-	pollUntil(t, "/healthz to say the database is too slow", func() bool {
+	storetest.WaitFor(t, "/healthz to say the database is too slow", func() bool {
 		code, body := slowGet(t, srv.URL+"/healthz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "the database is too slow: a write has waited")
 	})
@@ -109,7 +109,7 @@ func TestSlowDatabase(t *testing.T) {
 	}
 
 	release()
-	pollUntil(t, "the waiting probe written", func() bool { return writer.Written() == 2 })
+	storetest.WaitFor(t, "the waiting probe written", func() bool { return writer.Written() == 2 })
 	if code, body := slowGet(t, srv.URL+"/healthz"); code != 200 {
 		t.Fatalf("/healthz after the lock: %d %s", code, body)
 	}
@@ -133,16 +133,4 @@ func slowGet(t *testing.T, url string) (int, string) {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	return resp.StatusCode, string(b)
-}
-
-// pollUntil polls cond until it holds; the minute is a hang guard.
-func pollUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -152,7 +152,7 @@ func TestHealthzRejectedProbeIsNotAnOutage(t *testing.T) {
 	writer.Add(store.Probe{SiteID: ids["api"], At: now, State: store.StateOK})
 	// A state the database has no value for: no cleaning of text mends it.
 	writer.Add(store.Probe{SiteID: ids["vendor"], At: now, State: "bogus"})
-	pollUntil(t, "the batch written", func() bool { return writer.Written() == 2 })
+	storetest.WaitFor(t, "the batch written", func() bool { return writer.Written() == 2 })
 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))

@@ -276,29 +276,26 @@ func TestBoardInBrowser(t *testing.T) {
 }
 
 // waitHealthy polls /healthz until the server answers, or fails when it
-// exits or takes over a minute.
+// exits first. On a failure the test logs what serve logged.
 func waitHealthy(t *testing.T, base string, served <-chan int, logs *storetest.Buffer) {
 	t.Helper()
-	deadline := time.NewTimer(time.Minute)
-	defer deadline.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", logs.String())
+		}
+	})
+	storetest.WaitFor(t, "serve to answer /healthz", func() bool {
+		// Peeked, not received: the test's deferred stop waits for it.
+		if len(served) > 0 {
+			t.Fatal("serve exited before answering /healthz")
+		}
 		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		select {
-		case code := <-served:
-			t.Fatalf("serve exited %d before answering:\n%s", code, logs.String())
-		case <-deadline.C:
-			t.Fatalf("serve did not answer /healthz within a minute:\n%s", logs.String())
-		case <-tick.C:
-		}
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 // void drops an action's value, to run it among others.

@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/walnut-board/walnut/store/storetest"
 )
@@ -177,6 +176,9 @@ func startServeWith(t *testing.T, cfg, databaseURL string, vars map[string]strin
 	t.Cleanup(func() {
 		cancel()
 		<-s.done
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", s.log.String())
+		}
 	})
 	return s
 }
@@ -199,21 +201,18 @@ func (s *served) states() map[string]string {
 	return out
 }
 
-// waitFor polls until cond holds, failing the test after 30 s or if serve
-// exits.
+// waitFor polls until cond holds, failing the test if serve exits first.
 func (s *served) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
+	storetest.WaitFor(t, what, func() bool {
 		select {
 		case code := <-s.done:
-			t.Fatalf("serve exited with %d while waiting for %s:\n%s", code, what, s.log.String())
-		case <-time.After(50 * time.Millisecond):
+			s.done <- code // for the cleanup, which waits for it
+			t.Fatalf("serve exited with %d while waiting for %s", code, what)
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; log:\n%s", what, s.log.String())
-		}
-	}
+		return cond()
+	})
 }
 
 func (s *served) waitState(t *testing.T, slug, want string) {
