@@ -160,7 +160,7 @@ func TestBoardWhenDatabaseUnreachable(t *testing.T) {
 	clk.Set(day.Add(13*time.Hour + 55*time.Minute))
 	fs.down.Store(true)
 	close(fs.lose)
-	pollUntil(t, "the hub to notice it lost LISTEN", func() bool { return !hub.LostSince().IsZero() })
+	storetest.WaitFor(t, "the hub to notice it lost LISTEN", func() bool { return !hub.LostSince().IsZero() })
 	clk.Set(day.Add(14*time.Hour + 2*time.Minute))
 	shell(t, client, "/", "13:55 UTC")
 
