@@ -44,7 +44,7 @@ type RecipeCheck func(name string, opts map[string]any) error
 type Config struct {
 	Path        string // the file name used in messages
 	Sites       []Site // in file order
-	Maintenance []Maintenance
+	Maintenance Windows
 	// Roster is where the support roster comes from besides CSV imports;
 	// nil when the file has no roster key.
 	Roster *Roster

@@ -1,43 +1,52 @@
 package notify
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-
-	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/store"
 )
+
+// Flapping is a site's flap damping: Changes changes of state within Within
+// send one "flapping" notice and hold the rest until the site has kept one
+// state for Settle. The caller resolves it (Walnut's config does, defaults
+// included); Off, or no Changes, damps nothing.
+type Flapping struct {
+	Off     bool
+	Changes int
+	Within  time.Duration
+	Settle  time.Duration
+}
+
+// Windows says whether a site is in a maintenance window at t and, if so,
+// when the window ends; config.Windows is one.
+type Windows interface {
+	Until(slug string, t time.Time) (end time.Time, in bool)
+}
 
 // Options configures a Dispatcher.
 type Options struct {
 	Store       *store.Store
 	Sinks       map[string]Sink
-	Maintenance []config.Maintenance
-	BaseURL     string // WALNUT_URL: links to /sites/{slug}; "" for none
+	Maintenance Windows // nil: none
+	BaseURL     string  // WALNUT_URL: links to /sites/{slug}; "" for none
 	Logger      *slog.Logger
 
-	// Flapping is each site's damping by slug, as the config resolved it
-	// (the "flapping" key); SetFlapping replaces it on a reload.
-	Flapping map[string]config.Flapping
+	// Flapping is each site's damping by slug; SetFlapping replaces it on
+	// a reload.
+	Flapping map[string]Flapping
 	// DefaultFlapping is the damping of a site Flapping does not list (one
-	// gone from the config whose notices are still out); the zero value
-	// means config.DefaultFlapping().
-	DefaultFlapping config.Flapping
+	// gone from the config whose notices are still out).
+	DefaultFlapping Flapping
 
 	// Backoff is the wait before retry n (1, 2, ...); default doubling from
-	// 5 s up to 10 min, with jitter. River gives up after MaxAttempts
-	// (default 25, about three days at the cap); the sweep then starts
+	// 5 s up to 10 min, with jitter. The queue gives up after MaxAttempts
+	// (default 25, about three days at the cap); its sweep then starts
 	// another, so a pending notice is never abandoned.
 	Backoff     func(attempt int) time.Duration
 	MaxAttempts int
@@ -47,30 +56,29 @@ type Options struct {
 	Workers int
 
 	// SweepInterval is how often streams whose notices wait without a job
-	// (River gave up after MaxAttempts) are woken; default 5 min.
+	// are woken; default 5 min.
 	SweepInterval time.Duration
 
 	// For tests.
 	Now               func() time.Time
-	FetchPollInterval time.Duration // River's; default 1 s
-	ClientID          string        // River client id; default generated
+	FetchPollInterval time.Duration // the queue's; default 1 s
+	ClientID          string        // the queue's client id; default generated
 }
 
-// Dispatcher works the notification jobs: a River client whose one worker
-// drains a site's pending notices for one sink, in order.
+// Dispatcher delivers notices: the store's notification queue calls it for
+// one site's sink at a time, and it drains that stream's pending notices in
+// order.
 type Dispatcher struct {
-	st       *store.Store
-	sinks    map[string]Sink
-	mu       sync.Mutex // guards windows and flaps
-	windows  []config.Maintenance
-	flaps    map[string]config.Flapping
-	baseURL  string
-	logger   *slog.Logger
-	now      func() time.Time
-	flap     config.Flapping // for a site not in flaps
-	backoff  func(int) time.Duration
-	sweepAge time.Duration
-	client   *river.Client[pgx.Tx]
+	st      *store.Store
+	sinks   map[string]Sink
+	mu      sync.Mutex // guards windows and flaps
+	windows Windows
+	flaps   map[string]Flapping
+	baseURL string
+	logger  *slog.Logger
+	now     func() time.Time
+	flap    Flapping // for a site not in flaps
+	queue   *store.NotifyQueue
 }
 
 // New builds a dispatcher; Start runs it.
@@ -83,8 +91,7 @@ func New(opts Options) (*Dispatcher, error) {
 		baseURL: strings.TrimSuffix(opts.BaseURL, "/"),
 		logger:  opts.Logger,
 		now:     opts.Now,
-		flap:    cmp.Or(opts.DefaultFlapping, config.DefaultFlapping()),
-		backoff: opts.Backoff,
+		flap:    opts.DefaultFlapping,
 	}
 	if d.logger == nil {
 		d.logger = slog.New(slog.DiscardHandler)
@@ -92,39 +99,23 @@ func New(opts Options) (*Dispatcher, error) {
 	if d.now == nil {
 		d.now = time.Now
 	}
-	if d.backoff == nil {
-		d.backoff = defaultBackoff
+	backoff := opts.Backoff
+	if backoff == nil {
+		backoff = defaultBackoff
 	}
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = 2
-	}
-	ws := river.NewWorkers()
-	if err := river.AddWorkerSafely(ws, &worker{d: d}); err != nil {
-		return nil, fmt.Errorf("notify: %w", err)
-	}
-	if err := river.AddWorkerSafely(ws, &sweeper{d: d}); err != nil {
-		return nil, fmt.Errorf("notify: %w", err)
-	}
-	sweepEvery := cmp.Or(opts.SweepInterval, 5*time.Minute)
-	d.sweepAge = sweepEvery
-	c, err := river.NewClient(riverpgxv5.New(opts.Store.Pool()), &river.Config{
-		ID:                opts.ClientID,
-		Logger:            d.logger.With("component", "river"),
-		Queues:            map[string]river.QueueConfig{store.NotifyQueue: {MaxWorkers: workers}},
-		Workers:           ws,
+	q, err := store.NewNotifyQueue(opts.Store, d.logger, store.NotifyQueueOptions{
+		DrainFunc:         d.work,
+		RetryFunc:         backoff,
 		MaxAttempts:       opts.MaxAttempts,
+		Workers:           opts.Workers,
+		SweepInterval:     opts.SweepInterval,
 		FetchPollInterval: opts.FetchPollInterval,
-		FetchCooldown:     min(opts.FetchPollInterval, 100*time.Millisecond),
-		JobTimeout:        5 * time.Minute,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(sweepEvery),
-			func() (river.JobArgs, *river.InsertOpts) { return store.NotifySweepArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})},
+		ClientID:          opts.ClientID,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("notify: %w", err)
+		return nil, err
 	}
-	d.client = c
+	d.queue = q
 	return d, nil
 }
 
@@ -136,7 +127,7 @@ func defaultBackoff(attempt int) time.Duration {
 }
 
 // SetMaintenance replaces the maintenance windows, on a config reload.
-func (d *Dispatcher) SetMaintenance(windows []config.Maintenance) {
+func (d *Dispatcher) SetMaintenance(windows Windows) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.windows = windows
@@ -145,73 +136,51 @@ func (d *Dispatcher) SetMaintenance(windows []config.Maintenance) {
 // SetFlapping replaces each site's flap damping, by slug, on a config
 // reload. A hold already begun ends by the new settle time; a site whose
 // damping is now off is told where it stands at its next look.
-func (d *Dispatcher) SetFlapping(flaps map[string]config.Flapping) {
+func (d *Dispatcher) SetFlapping(flaps map[string]Flapping) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.flaps = flaps
 }
 
-// flapping returns a site's damping: the config's, which config has
-// already resolved against its defaults.
-func (d *Dispatcher) flapping(slug string) config.Flapping {
+// flapping returns a site's damping, as the caller resolved it.
+func (d *Dispatcher) flapping(slug string) Flapping {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if f, ok := d.flaps[slug]; ok {
-		return f
+	f, ok := d.flaps[slug]
+	if !ok {
+		f = d.flap
 	}
-	return d.flap
+	if f.Changes <= 0 {
+		return Flapping{Off: true}
+	}
+	return f
 }
 
 func (d *Dispatcher) maintenanceUntil(slug string, t time.Time) (time.Time, bool) {
 	d.mu.Lock()
 	windows := d.windows
 	d.mu.Unlock()
-	return maintenanceUntil(windows, slug, t)
+	if windows == nil {
+		return time.Time{}, false
+	}
+	return windows.Until(slug, t)
 }
 
-// Start starts working jobs; it returns at once.
-func (d *Dispatcher) Start(ctx context.Context) error { return d.client.Start(ctx) }
+// Start starts working the queue; it returns at once.
+func (d *Dispatcher) Start(ctx context.Context) error { return d.queue.Start(ctx) }
 
-// Stop waits for running deliveries to finish, then stops. Jobs not yet done
-// stay in the database for the next start, here or in another process.
-func (d *Dispatcher) Stop(ctx context.Context) error { return d.client.Stop(ctx) }
+// Stop waits for running deliveries to finish, then stops. Notices not yet
+// delivered stay in the database for the next start, here or in another
+// process.
+func (d *Dispatcher) Stop(ctx context.Context) error { return d.queue.Stop(ctx) }
 
-// Subscribe passes River's events through, for tests and metrics.
-func (d *Dispatcher) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
-	return d.client.Subscribe(kinds...)
-}
-
-type worker struct {
-	river.WorkerDefaults[store.NotifyArgs]
-	d *Dispatcher
-}
-
-func (w *worker) Work(ctx context.Context, job *river.Job[store.NotifyArgs]) error {
-	err := w.d.drain(ctx, job.Args.SiteID, job.Args.Sink)
+// work is the queue's drain function: a rate limit is not a failure, so it
+// waits as asked without using up an attempt.
+func (d *Dispatcher) work(ctx context.Context, siteID int32, sink string) error {
+	err := d.drain(ctx, siteID, sink)
 	var ra *RetryAfterError
 	if errors.As(err, &ra) && ra.After > 0 {
-		// A rate limit is not a failure: wait as asked without using up
-		// an attempt.
-		return river.JobSnooze(ra.After)
-	}
-	return err
-}
-
-func (w *worker) NextRetry(job *river.Job[store.NotifyArgs]) time.Time {
-	return time.Now().Add(w.d.backoff(job.Attempt))
-}
-
-// sweeper wakes streams with notices pending for longer than a sweep
-// interval: normally none, since each notice comes with its own job.
-type sweeper struct {
-	river.WorkerDefaults[store.NotifySweepArgs]
-	d *Dispatcher
-}
-
-func (s *sweeper) Work(ctx context.Context, job *river.Job[store.NotifySweepArgs]) error {
-	n, err := s.d.st.NotifySweep(ctx, time.Now().Add(-s.d.sweepAge))
-	if n > 0 {
-		s.d.logger.InfoContext(ctx, "woke notification streams left pending", "streams", n)
+		return &store.SnoozeError{After: ra.After}
 	}
 	return err
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/PagerDuty/go-pagerduty"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/store"
@@ -99,6 +98,8 @@ func (f *fakePagerDuty) wait(t *testing.T) pagerduty.V2Event {
 
 type testBundle struct {
 	st    *store.Store
+	dbURL string
+	pool  *storetest.DB // for the test's own SQL
 	pd    *fakePagerDuty
 	ids   map[string]int32
 	clock time.Time // the probes' time; each probe advances it
@@ -106,8 +107,9 @@ type testBundle struct {
 
 func setup(t *testing.T, slugs []string, replies ...int) *testBundle {
 	t.Helper()
-	pool := storetest.Pool(t)
-	st := store.New(pool)
+	dbURL := storetest.NewDatabase(t)
+	pool := storetest.Connect(t, dbURL)
+	st := store.New(pool.Pool)
 	specs := make([]store.SiteSpec, len(slugs))
 	routes := make([]store.NotifyRoute, len(slugs))
 	for i, s := range slugs {
@@ -121,7 +123,7 @@ func setup(t *testing.T, slugs []string, replies ...int) *testBundle {
 	if err := st.NotifyRoutesSync(t.Context(), routes); err != nil {
 		t.Fatal(err)
 	}
-	b := &testBundle{st: st, pd: newFakePagerDuty(t, replies...), ids: ids, clock: time.Now().Add(-time.Hour).Truncate(time.Second)}
+	b := &testBundle{st: st, dbURL: dbURL, pool: pool, pd: newFakePagerDuty(t, replies...), ids: ids, clock: time.Now().Add(-time.Hour).Truncate(time.Second)}
 	return b
 }
 
@@ -132,6 +134,7 @@ func (b *testBundle) dispatcher(t *testing.T, mutate func(*Options)) *Dispatcher
 		Sinks:             map[string]Sink{SinkPagerDuty: NewPagerDuty("routing-key", b.pd.URL, b.pd.Client())},
 		BaseURL:           "https://walnut.example.com/",
 		Backoff:           func(int) time.Duration { return 10 * time.Millisecond },
+		DefaultFlapping:   Flapping(config.DefaultFlapping()),
 		FetchPollInterval: 50 * time.Millisecond,
 	}
 	if mutate != nil {
@@ -260,7 +263,7 @@ func TestBadRoutingKeyIsReportedNotRetried(t *testing.T) {
 	}
 	if len(h) != 1 || h[0].Sink != SinkPagerDuty || h[0].LastOutcome != "failed" ||
 		!strings.Contains(h[0].LastDetail, "HTTP 400: Event object is invalid: Length of 'routing_key' is incorrect") {
-		rows, _ := b.st.Pool().Query(t.Context(), "SELECT id, sink, coalesce(done_at::text,''), outcome, detail, attempts FROM notifications")
+		rows, _ := b.pool.Query(t.Context(), "SELECT id, sink, coalesce(done_at::text,''), outcome, detail, attempts FROM notifications")
 		for rows.Next() {
 			var id int64
 			var sink, done, outcome, detail string
@@ -297,13 +300,9 @@ func TestTwoProcessesDeliverEachNoticeOnce(t *testing.T) {
 	slugs := []string{"a", "b", "c", "d"}
 	b := setup(t, slugs)
 	// A second process: its own pool, its own River client.
-	pool2, err := pgxpool.New(t.Context(), b.st.Pool().Config().ConnString())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool2.Close)
+	pool2 := storetest.Connect(t, b.dbURL)
 	start(t, b.dispatcher(t, func(o *Options) { o.ClientID = "one" }))
-	start(t, b.dispatcher(t, func(o *Options) { o.ClientID = "two"; o.Store = store.New(pool2) }))
+	start(t, b.dispatcher(t, func(o *Options) { o.ClientID = "two"; o.Store = store.New(pool2.Pool) }))
 
 	for _, s := range slugs {
 		b.probe(t, s, store.StateOK, 200, "")
@@ -385,7 +384,7 @@ func TestFlappingSendsOneNotice(t *testing.T) {
 func TestMaintenancePagesNobody(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []string{"api", "web"})
-	windows := []config.Maintenance{{Sites: []string{"a*"}, From: b.clock, To: b.clock.Add(24 * time.Hour)}}
+	windows := config.Windows{{Sites: []string{"a*"}, From: b.clock, To: b.clock.Add(24 * time.Hour)}}
 	start(t, b.dispatcher(t, func(o *Options) { o.Maintenance = windows }))
 
 	b.probe(t, "api", store.StateOK, 200, "")
@@ -404,7 +403,7 @@ func TestMaintenancePagesNobody(t *testing.T) {
 func TestMaintenanceEndTellsWhereTheSiteIs(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []string{"api", "db"})
-	windows := []config.Maintenance{{Sites: []string{"*"}, From: b.clock, To: time.Now().Add(time.Hour)}}
+	windows := config.Windows{{Sites: []string{"*"}, From: b.clock, To: time.Now().Add(time.Hour)}}
 	d := b.dispatcher(t, func(o *Options) { o.Maintenance = windows })
 	start(t, d)
 
@@ -443,7 +442,7 @@ func TestSweepWakesNoticesWithoutAJob(t *testing.T) {
 	b.probe(t, "api", store.StateOK, 200, "")
 	b.probe(t, "api", store.StateNotOK, 500, "HTTP 500")
 	// As if River had given up on the job after its last attempt.
-	if _, err := b.st.Pool().Exec(t.Context(), "DELETE FROM river_job"); err != nil {
+	if _, err := b.pool.Exec(t.Context(), "DELETE FROM river_job"); err != nil {
 		t.Fatal(err)
 	}
 	start(t, b.dispatcher(t, func(o *Options) { o.SweepInterval = 200 * time.Millisecond }))

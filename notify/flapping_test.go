@@ -63,12 +63,12 @@ func TestFlappingThresholdsPerSite(t *testing.T) {
 	start(t, b.dispatcher(t, func(o *Options) {
 		o.Now = clock.Now
 		// legacy is not in the config's list: it gets these.
-		o.DefaultFlapping = config.Flapping{Changes: 4, Within: time.Hour, Settle: time.Hour}
-		o.Flapping = map[string]config.Flapping{
+		o.DefaultFlapping = Flapping{Changes: 4, Within: time.Hour, Settle: time.Hour}
+		o.Flapping = map[string]Flapping{
 			// A long settle: the clock passes the other sites' probes
 			// too, and api must not settle before the count is taken.
 			"api":   {Changes: 3, Within: 30 * time.Minute, Settle: time.Hour},
-			"web":   config.DefaultFlapping(),
+			"web":   Flapping(config.DefaultFlapping()),
 			"build": {Off: true},
 		}
 	}))
@@ -103,7 +103,7 @@ func TestSetFlappingOnReload(t *testing.T) {
 	clock := &flapClock{now: b.clock}
 	d := b.dispatcher(t, func(o *Options) {
 		o.Now = clock.Now
-		o.Flapping = map[string]config.Flapping{"api": {Off: true}}
+		o.Flapping = map[string]Flapping{"api": {Off: true}}
 	})
 	start(t, d)
 
@@ -115,7 +115,7 @@ func TestSetFlappingOnReload(t *testing.T) {
 
 	// A reload turns damping on: 3 changes within 10 minutes, settled
 	// after 2 quiet minutes.
-	d.SetFlapping(map[string]config.Flapping{"api": {Changes: 3, Within: 10 * time.Minute, Settle: 2 * time.Minute}})
+	d.SetFlapping(map[string]Flapping{"api": {Changes: 3, Within: 10 * time.Minute, Settle: 2 * time.Minute}})
 	b.probe(t, "api", store.StateNotOK, 503, "HTTP 503") // no change
 	b.probe(t, "api", store.StateOK, 200, "")            // the 4th change in 10 minutes: flapping
 	clock.Set(b.clock.Add(time.Minute))                  // not settled yet

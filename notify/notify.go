@@ -4,7 +4,8 @@
 // transaction that records the transition, with a River job to wake the
 // dispatcher; the dispatcher (dispatcher.go) delivers each site's notices
 // to each sink in order, with retries and backoff, holding them while a site
-// flaps or is in a maintenance window.
+// flaps or is in a maintenance window. The jobs, River and the SQL stay in
+// store; notify decides what to send and to whom, and sends it.
 package notify
 
 import (
@@ -19,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
@@ -134,16 +134,24 @@ func retryAfter(v string) time.Duration {
 // Slack, not a reason to wake someone.
 var ciRecipes = []string{"circleci", "github-actions"}
 
+// Site is what a site asks of alerting, as the config says it.
+type Site struct {
+	Slug     string
+	Recipe   string   // its recipe's name: CI recipes page nobody by default
+	Notify   []string // the sinks it names; nil: the default
+	Severity string   // PagerDuty's
+}
+
 // Routes says who hears about each site: its notify list, or by default
 // every configured sink (Slack only for CI recipes), less sinks that are not
 // configured.
-func Routes(sites []config.Site, configured []string) []store.NotifyRoute {
+func Routes(sites []Site, configured []string) []store.NotifyRoute {
 	out := make([]store.NotifyRoute, len(sites))
 	for i, s := range sites {
 		want := s.Notify
 		if want == nil {
 			want = configured
-			if slices.Contains(ciRecipes, s.RecipeName) {
+			if slices.Contains(ciRecipes, s.Recipe) {
 				want = []string{SinkSlack}
 			}
 		}
@@ -153,11 +161,7 @@ func Routes(sites []config.Site, configured []string) []store.NotifyRoute {
 				sinks = append(sinks, w)
 			}
 		}
-		sev := s.Severity
-		if sev == "" {
-			sev = config.DefaultSeverity
-		}
-		out[i] = store.NotifyRoute{Slug: s.Slug, Sinks: sinks, Severity: sev}
+		out[i] = store.NotifyRoute{Slug: s.Slug, Sinks: sinks, Severity: s.Severity}
 	}
 	return out
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -144,12 +143,12 @@ func TestSlackMessage(t *testing.T) {
 func TestRoutesDefaults(t *testing.T) {
 	t.Parallel()
 	all := []string{SinkPagerDuty, SinkSlack, SinkWebhook}
-	sites := []config.Site{
-		{Slug: "api", RecipeName: "status"},
-		{Slug: "build", RecipeName: "circleci"},
-		{Slug: "gha", RecipeName: "github-actions"},
-		{Slug: "paged-build", RecipeName: "circleci", Notify: []string{"pagerduty"}},
-		{Slug: "quiet", Notify: []string{}},
+	sites := []Site{
+		{Slug: "api", Recipe: "status", Severity: "critical"},
+		{Slug: "build", Recipe: "circleci", Severity: "critical"},
+		{Slug: "gha", Recipe: "github-actions", Severity: "critical"},
+		{Slug: "paged-build", Recipe: "circleci", Notify: []string{"pagerduty"}, Severity: "critical"},
+		{Slug: "quiet", Notify: []string{}, Severity: "critical"},
 		{Slug: "wants-webhook", Notify: []string{"webhook", "slack"}, Severity: "warning"},
 	}
 	cases := map[string]struct {
@@ -180,38 +179,6 @@ func TestRoutesDefaults(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestMaintenanceWindows(t *testing.T) {
-	t.Parallel()
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Skip("no tzdata:", err)
-	}
-	once := config.Maintenance{Sites: []string{"db-*"}, From: time.Date(2026, 12, 1, 22, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC)}
-	// Saturdays 23:00 to Sunday 02:00, New York time.
-	weekly := config.Maintenance{Sites: []string{"api"}, Weekly: &config.Weekly{Days: []time.Weekday{time.Saturday}, Start: "23:00", End: "02:00", Location: ny}}
-	windows := []config.Maintenance{once, weekly}
-	cases := map[string]struct {
-		slug string
-		at   time.Time
-		in   bool
-		end  time.Time
-	}{
-		"one-off, inside":          {"db-main", time.Date(2026, 12, 1, 22, 30, 0, 0, time.UTC), true, once.To},
-		"one-off, at the end":      {"db-main", once.To, false, time.Time{}},
-		"one-off, other site":      {"api", time.Date(2026, 12, 1, 22, 30, 0, 0, time.UTC), false, time.Time{}},
-		"weekly, saturday night":   {"api", time.Date(2026, 11, 28, 23, 30, 0, 0, ny), true, time.Date(2026, 11, 29, 2, 0, 0, 0, ny)},
-		"weekly, past midnight":    {"api", time.Date(2026, 11, 29, 1, 0, 0, 0, ny), true, time.Date(2026, 11, 29, 2, 0, 0, 0, ny)},
-		"weekly, sunday afternoon": {"api", time.Date(2026, 11, 29, 13, 0, 0, 0, ny), false, time.Time{}},
-		"weekly, friday night":     {"api", time.Date(2026, 11, 27, 23, 30, 0, 0, ny), false, time.Time{}},
-	}
-	for name, c := range cases {
-		end, in := maintenanceUntil(windows, c.slug, c.at)
-		if in != c.in || !end.Equal(c.end) {
-			t.Errorf("%s: (%v, %v), want (%v, %v)", name, end, in, c.end, c.in)
-		}
 	}
 }
 

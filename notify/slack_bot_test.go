@@ -17,7 +17,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/store/storetest"
 )
@@ -265,7 +264,7 @@ func (b *slackBundle) bot(t *testing.T, token, clientID string, mutate ...func(*
 		o.Sinks = map[string]Sink{SinkSlack: sink}
 		o.Logger = logger
 		o.ClientID = clientID
-		o.DefaultFlapping = config.Flapping{Off: true}
+		o.DefaultFlapping = Flapping{Off: true}
 		for _, m := range mutate {
 			m(o)
 		}
@@ -275,7 +274,7 @@ func (b *slackBundle) bot(t *testing.T, token, clientID string, mutate ...func(*
 // threads lists the site's outages: "ts open" or "ts ended", oldest first.
 func (b *slackBundle) threads(t *testing.T, slug string) []string {
 	t.Helper()
-	rows, err := b.st.Pool().Query(t.Context(), `
+	rows, err := b.pool.Query(t.Context(), `
 		SELECT t.channel, t.ts, t.ended_at IS NOT NULL FROM slack_threads t JOIN sites s ON s.id = t.site_id
 		 WHERE s.slug = $1 ORDER BY t.id`, slug)
 	if err != nil {
@@ -392,7 +391,7 @@ func TestSlackBotRetriesPostOneParent(t *testing.T) {
 		t.Errorf("health = %+v, want slack sent", h)
 	}
 	var attempts int
-	if err := b.st.Pool().QueryRow(t.Context(), "SELECT sum(attempts)::int FROM notifications").Scan(&attempts); err != nil {
+	if err := b.pool.QueryRow(t.Context(), "SELECT sum(attempts)::int FROM notifications").Scan(&attempts); err != nil {
 		t.Fatal(err)
 	}
 	if attempts != 4 {
@@ -432,7 +431,7 @@ func TestSlackBotBadTokenIsReportedNotRetried(t *testing.T) {
 		t.Errorf("logs should name the error, not the token:\n%s", b.logs)
 	}
 	var leaks int
-	if err := b.st.Pool().QueryRow(t.Context(),
+	if err := b.pool.QueryRow(t.Context(),
 		"SELECT count(*)::int FROM notifications WHERE detail LIKE '%' || $1 || '%'", wrong).Scan(&leaks); err != nil {
 		t.Fatal(err)
 	}
@@ -693,7 +692,7 @@ func TestSlackBotFlappingAndSettledInTheThread(t *testing.T) {
 	b.probe(t, "api", store.StateOK, 200, "")            // held
 	later := b.clock.Add(time.Hour)                      // long settled by the dispatcher's clock
 	start(t, b.bot(t, slackTestToken, "", func(o *Options) {
-		o.DefaultFlapping = config.Flapping{Changes: 3, Within: 30 * time.Minute, Settle: 10 * time.Minute}
+		o.DefaultFlapping = Flapping{Changes: 3, Within: 30 * time.Minute, Settle: 10 * time.Minute}
 		o.Now = func() time.Time { return later }
 	}))
 	b.waitIdle(t)

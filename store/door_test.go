@@ -12,25 +12,29 @@ import (
 	"testing"
 )
 
-// forbidden are the import paths (and everything under them) that only
-// store and its subpackages may use: store is Walnut's one door to
-// PostgreSQL and to River's job queue.
-var forbidden = []string{
-	"github.com/jackc/pgx",
-	"github.com/riverqueue/river",
+// rules say what a package may not import. Only store and its
+// subpackages talk to PostgreSQL and River; notify is told what to send and
+// to whom in plain values, not in the config's types.
+var rules = []struct {
+	dir     string // from the module's root; "" for every package outside store
+	tests   bool   // the rule holds for _test.go files too
+	imports []string
+	why     string
+}{
+	{"", true, []string{"github.com/jackc/pgx", "github.com/riverqueue/river"}, "only store and its subpackages talk to PostgreSQL and River"},
+	{"notify", false, []string{"github.com/walnut-board/walnut/config"}, "notify takes plain values, not the config's types"},
 }
 
-// exempt are the directories, from the module's root, that may still import
-// them, each with its reason.
+// exempt are the directories, from the module's root, that the rules
+// leave alone, each with its reason.
 var exempt = map[string]string{
 	"bench": "measures the database from outside (sizes, WAL, the probes' schedule), as psql would",
-	// Until the dispatcher's River client moves into store.
-	"notify": "",
 }
 
-// TestStoreIsTheOnlyDoorToPostgreSQL reads the imports of every Go file of
-// the module outside store, tests included, and fails on pgx or River.
-func TestStoreIsTheOnlyDoorToPostgreSQL(t *testing.T) {
+// TestPackageBoundaries reads the imports of every Go file of the module
+// outside store and fails on one its package may not use: pgx or River
+// anywhere, config in notify.
+func TestPackageBoundaries(t *testing.T) {
 	t.Parallel()
 	root := moduleRoot(t)
 	files := 0
@@ -54,9 +58,15 @@ func TestStoreIsTheOnlyDoorToPostgreSQL(t *testing.T) {
 			return nil
 		}
 		files++
+		dir, test := filepath.ToSlash(filepath.Dir(rel)), strings.HasSuffix(path, "_test.go")
 		for _, imp := range imports(t, path) {
-			if slices.ContainsFunc(forbidden, func(f string) bool { return imp == f || strings.HasPrefix(imp, f+"/") }) {
-				t.Errorf("%s imports %s: only store and its subpackages talk to PostgreSQL and River", rel, imp)
+			for _, r := range rules {
+				if (r.dir != "" && r.dir != dir) || (test && !r.tests) {
+					continue
+				}
+				if slices.ContainsFunc(r.imports, func(f string) bool { return imp == f || strings.HasPrefix(imp, f+"/") }) {
+					t.Errorf("%s imports %s: %s", rel, imp, r.why)
+				}
 			}
 		}
 		return nil

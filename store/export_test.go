@@ -9,6 +9,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// Pool hands the store's tests its pool, for SQL of their own. Nothing
+// outside store gets it: store is the only door to PostgreSQL.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
 // Migrate is (*Store).Migrate on a test's pool, for the store's upgrade tests.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	return New(pool).Migrate(ctx, logger)

@@ -4,103 +4,12 @@ import (
 	"context"
 
 	"fmt"
-	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivermigrate"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/walnut-board/walnut/store/dbsqlc"
 )
-
-// NotifyQueue is the River queue of notification jobs.
-const NotifyQueue = "notify"
-
-// NotifyArgs is the River job that wakes the dispatcher for one site's sink.
-// The job carries no notice: the notifications table holds them, in order,
-// and the job drains every pending one of its stream. So a duplicate job is
-// harmless, and a job that fails is retried by River with backoff.
-type NotifyArgs struct {
-	SiteID int32  `json:"site_id"`
-	Sink   string `json:"sink"`
-}
-
-// Kind is the River job kind.
-func (NotifyArgs) Kind() string { return "walnut_notify" }
-
-// InsertOpts puts notification jobs on their own queue.
-func (NotifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: NotifyQueue} }
-
-// migrateRiver runs River's own migrations (its job tables).
-func migrateRiver(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
-	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return fmt.Errorf("river migrations: %w", err)
-	}
-	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	if err != nil {
-		return fmt.Errorf("river migrations: %w", err)
-	}
-	for _, v := range res.Versions {
-		logger.InfoContext(ctx, "river migration applied", "version", v.Version, "duration", v.Duration)
-	}
-	return nil
-}
-
-// inserter is an insert-only River client: the dispatcher's client works the
-// jobs, the store only adds them.
-type inserter struct {
-	once   sync.Once
-	client *river.Client[pgx.Tx]
-	err    error
-}
-
-func (s *Store) river() (*river.Client[pgx.Tx], error) {
-	s.ins.once.Do(func() {
-		s.ins.client, s.ins.err = river.NewClient(riverpgxv5.New(s.pool), &river.Config{
-			Logger: slog.New(slog.DiscardHandler),
-		})
-	})
-	return s.ins.client, s.ins.err
-}
-
-// enqueueNotifyTx adds a River job per stream that got notifications in tx,
-// so that they commit, or roll back, with the transitions themselves.
-func (s *Store) enqueueNotifyTx(ctx context.Context, tx pgx.Tx) error {
-	rows, err := s.q.NotifyWakeList(ctx, tx)
-	if err != nil || len(rows) == 0 {
-		return err
-	}
-	rc, err := s.river()
-	if err != nil {
-		return err
-	}
-	params := make([]river.InsertManyParams, len(rows))
-	for i, r := range rows {
-		params[i] = river.InsertManyParams{Args: NotifyArgs{SiteID: r.SiteID, Sink: r.Sink}}
-	}
-	_, err = rc.InsertManyTx(ctx, tx, params)
-	return err
-}
-
-// NotifyWakeAt schedules the dispatcher to look at a site's sink again at a
-// given time: when a maintenance window ends or a flapping site may have
-// settled.
-func (s *Store) NotifyWakeAt(ctx context.Context, siteID int32, sink string, at time.Time) error {
-	rc, err := s.river()
-	if err != nil {
-		return fmt.Errorf("schedule notify job: %w", err)
-	}
-	if _, err := rc.Insert(ctx, NotifyArgs{SiteID: siteID, Sink: sink}, &river.InsertOpts{Queue: NotifyQueue, ScheduledAt: at}); err != nil {
-		return fmt.Errorf("schedule notify job: %w", err)
-	}
-	return nil
-}
 
 // NotifyRoute is who hears about a site.
 type NotifyRoute struct {
@@ -139,14 +48,7 @@ func (s *Store) NotifyRoutesSync(ctx context.Context, routes []NotifyRoute) erro
 // settled. It commits with the stream, on the stream's connection, so a
 // dispatcher never waits for a second connection while holding one.
 func (st *NotifyStream) WakeAt(ctx context.Context, at time.Time) error {
-	rc, err := st.river()
-	if err != nil {
-		return fmt.Errorf("schedule notify job: %w", err)
-	}
-	if _, err := rc.InsertTx(ctx, st.tx, NotifyArgs{SiteID: st.SiteID, Sink: st.Sink}, &river.InsertOpts{Queue: NotifyQueue, ScheduledAt: at}); err != nil {
-		return fmt.Errorf("schedule notify job: %w", err)
-	}
-	return nil
+	return st.s.wakeAt(ctx, st.tx, st.SiteID, st.Sink, at)
 }
 
 // NotifyStream is one site's sink, locked by one dispatcher until Close: it
@@ -157,7 +59,7 @@ func (st *NotifyStream) WakeAt(ctx context.Context, at time.Time) error {
 type NotifyStream struct {
 	tx     pgx.Tx
 	q      *dbsqlc.Queries
-	river  func() (*river.Client[pgx.Tx], error)
+	s      *Store
 	SiteID int32
 	Sink   string
 
@@ -177,7 +79,7 @@ func (s *Store) NotifyStreamOpen(ctx context.Context, siteID int32, sink string)
 		tx.Rollback(ctx) //nolint:errcheck // the lock error is the one to report
 		return nil, fmt.Errorf("open notify stream %d/%s: %w", siteID, sink, err)
 	}
-	return &NotifyStream{tx: tx, q: s.q, river: s.river, SiteID: siteID, Sink: sink, Told: State(r.Told), Held: r.Held, HeldSince: r.HeldSince}, nil
+	return &NotifyStream{tx: tx, q: s.q, s: s, SiteID: siteID, Sink: sink, Told: State(r.Told), Held: r.Held, HeldSince: r.HeldSince}, nil
 }
 
 // Notification is one pending notice of a transition to a sink.
@@ -327,56 +229,4 @@ func notEpoch(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-// migrateRiverDown removes River's tables, for tests of Down migrations.
-func migrateRiverDown(ctx context.Context, pool *pgxpool.Pool) error {
-	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
-	if err != nil {
-		return fmt.Errorf("river migrations: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{TargetVersion: -1}); err != nil {
-		return fmt.Errorf("river migrations down: %w", err)
-	}
-	return nil
-}
-
-// NotifySweepArgs is the periodic River job that wakes every stream with
-// notices left pending: one whose job River gave up on after its last
-// attempt (a sink down for days), or that lost its job some other way.
-type NotifySweepArgs struct{}
-
-// Kind is the River job kind.
-func (NotifySweepArgs) Kind() string { return "walnut_notify_sweep" }
-
-// InsertOpts puts the sweep on the notification queue.
-func (NotifySweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: NotifyQueue} }
-
-// NotifySweep adds a job for each stream with notices pending since before
-// createdBefore, at most one such job per stream at a time. It returns how
-// many streams it woke.
-func (s *Store) NotifySweep(ctx context.Context, createdBefore time.Time) (int, error) {
-	rows, err := s.q.NotifyPendingStreams(ctx, s.pool, createdBefore)
-	if err != nil || len(rows) == 0 {
-		return 0, err
-	}
-	rc, err := s.river()
-	if err != nil {
-		return 0, err
-	}
-	unique := river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-		rivertype.JobStateScheduled, rivertype.JobStateRetryable,
-	}}
-	params := make([]river.InsertManyParams, len(rows))
-	for i, r := range rows {
-		params[i] = river.InsertManyParams{
-			Args:       NotifyArgs{SiteID: r.SiteID, Sink: r.Sink},
-			InsertOpts: &river.InsertOpts{Queue: NotifyQueue, UniqueOpts: unique},
-		}
-	}
-	if _, err := rc.InsertMany(ctx, params); err != nil {
-		return 0, fmt.Errorf("sweep notifications: %w", err)
-	}
-	return len(rows), nil
 }

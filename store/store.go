@@ -51,7 +51,7 @@ func (s State) Word() string {
 type Store struct {
 	pool     *pgxpool.Pool
 	q        *dbsqlc.Queries
-	ins      inserter // River, for notification jobs (notify.go)
+	ins      inserter // River, for notification jobs (jobs.go)
 	ownsPool bool     // Open made the pool, so Close closes it
 }
 
@@ -60,10 +60,6 @@ type Store struct {
 func New(pool *pgxpool.Pool) *Store {
 	return &Store{pool: pool, q: dbsqlc.New()}
 }
-
-// Pool returns the underlying pool, for the dispatcher's River client and
-// the tests' SQL; it goes once River lives in store.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close closes the pool that Open made, waiting for its connections to be
 // returned. It does nothing for a Store made by New.

@@ -21,16 +21,17 @@ type notifier struct {
 	d      *notify.Dispatcher
 	logger *slog.Logger
 	// windows are the config's maintenance windows, for maintenanceSink.
-	windows atomic.Pointer[[]config.Maintenance]
+	windows atomic.Pointer[config.Windows]
 }
 
 func newNotifier(st *store.Store, lookup env, logger *slog.Logger) (*notifier, error) {
 	sinks := notify.SinksFromEnv(notify.Env(lookup), nil, st, logger)
 	d, err := notify.New(notify.Options{
-		Store:   st,
-		Sinks:   sinks,
-		BaseURL: lookup.get("WALNUT_URL"),
-		Logger:  logger,
+		Store:           st,
+		Sinks:           sinks,
+		BaseURL:         lookup.get("WALNUT_URL"),
+		Logger:          logger,
+		DefaultFlapping: notify.Flapping(config.DefaultFlapping()),
 	})
 	if err != nil {
 		return nil, err
@@ -41,7 +42,11 @@ func newNotifier(st *store.Store, lookup env, logger *slog.Logger) (*notifier, e
 // apply routes each site of cfg to its sinks and takes its maintenance
 // windows and flap damping; serve calls it at start and on every reload.
 func (n *notifier) apply(ctx context.Context, cfg *config.Config) error {
-	routes := notify.Routes(cfg.Sites, n.sinks)
+	wants := make([]notify.Site, len(cfg.Sites))
+	for i, s := range cfg.Sites {
+		wants[i] = notify.Site{Slug: s.Slug, Recipe: s.RecipeName, Notify: s.Notify, Severity: s.Severity}
+	}
+	routes := notify.Routes(wants, n.sinks)
 	for i, s := range cfg.Sites {
 		for _, want := range s.Notify {
 			if !slices.Contains(routes[i].Sinks, want) {
@@ -53,9 +58,9 @@ func (n *notifier) apply(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	n.d.SetMaintenance(cfg.Maintenance)
-	flaps := make(map[string]config.Flapping, len(cfg.Sites))
+	flaps := make(map[string]notify.Flapping, len(cfg.Sites))
 	for _, s := range cfg.Sites {
-		flaps[s.Slug] = s.Flapping
+		flaps[s.Slug] = notify.Flapping(s.Flapping)
 	}
 	n.d.SetFlapping(flaps)
 	n.windows.Store(&cfg.Maintenance)
@@ -92,13 +97,13 @@ func (n *notifier) stop(ctx context.Context) {
 type maintenanceSink struct {
 	next    checker.Sink
 	slugs   *atomic.Pointer[map[int32]string]
-	windows *atomic.Pointer[[]config.Maintenance]
+	windows *atomic.Pointer[config.Windows]
 }
 
 func (m maintenanceSink) Add(p store.Probe) {
 	if ws := m.windows.Load(); ws != nil && len(*ws) > 0 {
 		if slugs := m.slugs.Load(); slugs != nil {
-			if w, ok := notify.ActiveWindow(*ws, (*slugs)[p.SiteID], p.At); ok {
+			if w, ok := ws.Active((*slugs)[p.SiteID], p.At); ok {
 				p.State, p.Reason = store.StatePending, "maintenance"
 				if w.Reason != "" {
 					p.Reason += ": " + w.Reason

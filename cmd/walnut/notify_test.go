@@ -18,8 +18,8 @@ func TestMaintenanceSinkShowsPending(t *testing.T) {
 	at := time.Date(2026, 12, 1, 22, 30, 0, 0, time.UTC)
 	var slugs atomic.Pointer[map[int32]string]
 	slugs.Store(&map[int32]string{1: "billing-eu", 2: "api"})
-	var windows atomic.Pointer[[]config.Maintenance]
-	windows.Store(&[]config.Maintenance{{Sites: []string{"billing-*"}, From: at.Add(-time.Hour), To: at.Add(time.Hour), Reason: "database upgrade"}})
+	var windows atomic.Pointer[config.Windows]
+	windows.Store(&config.Windows{{Sites: []string{"billing-*"}, From: at.Add(-time.Hour), To: at.Add(time.Hour), Reason: "database upgrade"}})
 	var got probeRecorder
 	sink := maintenanceSink{next: &got, slugs: &slugs, windows: &windows}
 

@@ -100,21 +100,25 @@ func Main(m *testing.M) {
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	dbURL := NewDatabase(t)
-	return Connect(t, dbURL)
+	return Connect(t, dbURL).Pool
 }
 
+// DB is a test's own pool on its database, for SQL beside the *store.Store
+// it tests: packages above store name it rather than pgx, which only store
+// imports.
+type DB struct{ *pgxpool.Pool }
+
 // Connect returns a pool on connString (as NewDatabase returns), closed
-// when the test ends, for a test's own SQL beside the *store.Store it
-// tests. Call it after NewDatabase, so that the pool closes before the
-// database is dropped.
-func Connect(t testing.TB, connString string) *pgxpool.Pool {
+// when the test ends. Call it after NewDatabase, so that the pool closes
+// before the database is dropped.
+func Connect(t testing.TB, connString string) *DB {
 	t.Helper()
 	pool, err := connect(context.Background(), connString)
 	if err != nil {
 		t.Fatalf("storetest: %v", err)
 	}
 	t.Cleanup(pool.Close)
-	return pool
+	return &DB{pool}
 }
 
 // connect opens a pool as store.Open sizes it: the writer, the dispatcher

@@ -1,24 +1,25 @@
-package notify
+package config
 
 import (
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/walnut-board/walnut/config"
 )
 
-// maintenanceUntil reports whether a window covers the site at t and, if so,
-// when the last such window ends.
-func maintenanceUntil(windows []config.Maintenance, slug string, t time.Time) (time.Time, bool) {
+// Windows are the config's maintenance windows.
+type Windows []Maintenance
+
+// Until reports whether a window covers the site at t and, if so, when the
+// last such window ends: the dispatcher holds the site's notices until then.
+func (ws Windows) Until(slug string, t time.Time) (time.Time, bool) {
 	var end time.Time
 	found := false
-	for _, m := range windows {
+	for _, m := range ws {
 		if !m.Matches(slug) {
 			continue
 		}
-		if e, ok := windowEnd(m, t); ok {
+		if e, ok := m.endAt(t); ok {
 			found = true
 			if e.After(end) {
 				end = e
@@ -28,20 +29,20 @@ func maintenanceUntil(windows []config.Maintenance, slug string, t time.Time) (t
 	return end, found
 }
 
-// ActiveWindow returns a window that covers the site at t, if any.
-func ActiveWindow(windows []config.Maintenance, slug string, t time.Time) (config.Maintenance, bool) {
-	for _, m := range windows {
+// Active returns a window that covers the site at t, if any.
+func (ws Windows) Active(slug string, t time.Time) (Maintenance, bool) {
+	for _, m := range ws {
 		if m.Matches(slug) {
-			if _, ok := windowEnd(m, t); ok {
+			if _, ok := m.endAt(t); ok {
 				return m, true
 			}
 		}
 	}
-	return config.Maintenance{}, false
+	return Maintenance{}, false
 }
 
-// windowEnd reports whether m is active at t, and when that occurrence ends.
-func windowEnd(m config.Maintenance, t time.Time) (time.Time, bool) {
+// endAt reports whether m is active at t, and when that occurrence ends.
+func (m Maintenance) endAt(t time.Time) (time.Time, bool) {
 	if m.Weekly == nil {
 		if !t.Before(m.From) && t.Before(m.To) {
 			return m.To, true
@@ -62,10 +63,10 @@ func windowEnd(m config.Maintenance, t time.Time) (time.Time, bool) {
 		if !slices.Contains(w.Days, day.Weekday()) {
 			continue
 		}
-		start := clock(day, w.Start)
-		end := clock(day, w.End)
+		start := atClock(day, w.Start)
+		end := atClock(day, w.End)
 		if !end.After(start) {
-			end = clock(day.AddDate(0, 0, 1), w.End)
+			end = atClock(day.AddDate(0, 0, 1), w.End)
 		}
 		if !t.Before(start) && t.Before(end) {
 			return end, true
@@ -74,8 +75,8 @@ func windowEnd(m config.Maintenance, t time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// clock is day at "HH:MM" ("24:00" is the next midnight).
-func clock(day time.Time, hhmm string) time.Time {
+// atClock is day at "HH:MM" ("24:00" is the next midnight).
+func atClock(day time.Time, hhmm string) time.Time {
 	h, m, _ := strings.Cut(hhmm, ":")
 	hh, _ := strconv.Atoi(h)
 	mm, _ := strconv.Atoi(m)
