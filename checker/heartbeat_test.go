@@ -300,3 +300,24 @@ func TestHeartbeatMergedCallsAreRecorded(t *testing.T) {
 	}
 	hbs.Close()
 }
+
+// BenchmarkHeartbeatReceive is the cost of a call in a flood: token check,
+// merge, no store.
+func BenchmarkHeartbeatReceive(b *testing.B) {
+	sink := newCountSink()
+	st := newFakeHeartbeatStore()
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	hbs := NewHeartbeats(sink, st, nil, func() time.Time { return now })
+	hbs.SetSites([]Site{heartbeatSite(time.Minute, 10*time.Second)})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := hbs.Receive(ctx, "billing-worker", testToken, Report{State: store.StateOK}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	hbs.Close()
+	if n := sink.count(7); n > 2 {
+		b.Fatalf("%d probes stored in one instant", n)
+	}
+}
