@@ -60,6 +60,13 @@ func (m *Metrics) ObserveProbe(site, state string, latency time.Duration) {
 	m.probeDuration.Observe(latency.Seconds())
 }
 
+// ForgetSite drops site's series. A reload that removes a site calls it:
+// the series would otherwise be scraped, frozen, for as long as the
+// process lives, and pile up over renames.
+func (m *Metrics) ForgetSite(site string) {
+	m.probes.DeletePartialMatch(prometheus.Labels{"site": site})
+}
+
 // ObserveLate records how late a probe started against its schedule.
 func (m *Metrics) ObserveLate(late time.Duration) {
 	m.probeLate.Observe(late.Seconds())

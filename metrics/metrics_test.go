@@ -40,3 +40,24 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestForgetSite(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	m.ObserveProbe("api", "ok", time.Millisecond)
+	m.ObserveProbe("api", "notok", time.Millisecond)
+	m.ObserveProbe("api-v2", "ok", time.Millisecond)
+	m.ForgetSite("api")
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	if strings.Contains(string(body), `site="api"`) {
+		t.Errorf("a forgotten site's series are still scraped:\n%s", body)
+	}
+	for _, want := range []string{`walnut_probes_total{site="api-v2",state="ok"} 1`, `walnut_probe_duration_seconds_count 3`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -2,13 +2,17 @@ package main
 
 import (
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/walnut-board/walnut/metrics"
+	"github.com/walnut-board/walnut/recipes"
 	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/store/storetest"
 	"github.com/walnut-board/walnut/web"
@@ -69,4 +73,40 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestReloadForgetsRemovedSites: a reload that removes a site takes its
+// series off /metrics; the sites it keeps keep theirs.
+func TestReloadForgetsRemovedSites(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	var slugs atomic.Pointer[map[int32]string]
+	r := &reloader{store: store.New(storetest.Pool(t)), slugs: &slugs, metrics: m, logger: slog.New(slog.DiscardHandler)}
+	apply := func(yaml string) {
+		t.Helper()
+		cfg, err := loadConfig("", fakeEnv(map[string]string{"WALNUT_CONFIG_YAML": yaml}), recipes.Builtin())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.apply(t.Context(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		// A probe of every site, labelled as observedSink labels it.
+		for _, slug := range *slugs.Load() {
+			m.ObserveProbe(slug, "ok", time.Millisecond)
+		}
+	}
+
+	apply("sites:\n  - {name: API, url: \"https://api.example.com/\"}\n  - {name: Old, url: \"https://old.example.com/\"}\n")
+	if out := scrape(t, m); !strings.Contains(out, `site="old"`) {
+		t.Fatalf("no series for old before the reload:\n%s", grepLines(out, "walnut_probes_total"))
+	}
+	apply("sites:\n  - {name: API, url: \"https://api.example.com/\"}\n")
+	out := scrape(t, m)
+	if strings.Contains(out, `site="old"`) {
+		t.Errorf("the removed site's series are still scraped:\n%s", grepLines(out, "walnut_probes_total"))
+	}
+	if !strings.Contains(out, `walnut_probes_total{site="api",state="ok"} 2`) {
+		t.Errorf("the kept site lost its series:\n%s", grepLines(out, "walnut_probes_total"))
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/walnut-board/walnut/checker"
 	"github.com/walnut-board/walnut/config"
+	"github.com/walnut-board/walnut/metrics"
 	"github.com/walnut-board/walnut/oncall"
 	"github.com/walnut-board/walnut/recipes"
 	"github.com/walnut-board/walnut/store"
@@ -30,8 +31,10 @@ type reloader struct {
 	store  *store.Store
 	placer *placer
 	slugs  *atomic.Pointer[map[int32]string]
-	logger *slog.Logger
-	notify *notifier // alert routes and maintenance windows follow the config; nil: none
+	// metrics loses the series of the sites a reload removes; nil: none.
+	metrics *metrics.Metrics
+	logger  *slog.Logger
+	notify  *notifier // alert routes and maintenance windows follow the config; nil: none
 	// heartbeats takes calls for every heartbeat site of the config, held
 	// here or not; nil: none.
 	heartbeats *checker.Heartbeats
@@ -69,7 +72,13 @@ func (r *reloader) apply(ctx context.Context, cfg *config.Config) ([]checker.Sit
 		sites[i] = checkerSite(s, ids[s.Slug], recs[i])
 		slugs[ids[s.Slug]] = s.Slug
 	}
-	r.slugs.Store(&slugs)
+	if old := r.slugs.Swap(&slugs); old != nil && r.metrics != nil {
+		for _, slug := range *old {
+			if _, kept := ids[slug]; !kept {
+				r.metrics.ForgetSite(slug)
+			}
+		}
+	}
 	if r.heartbeats != nil {
 		r.heartbeats.SetSites(sites)
 	}

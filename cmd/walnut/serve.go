@@ -133,7 +133,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	place := newPlacer(st, chk, logger.With("component", "lease"))
 	rl := &reloader{
 		path: configPath(*path, lookup), lookup: lookup, store: st, placer: place,
-		slugs: &slugs, logger: logger.With("component", "config"), notify: ntf,
+		slugs: &slugs, metrics: mtr, logger: logger.With("component", "config"), notify: ntf,
 		heartbeats: heartbeats,
 		oncall: oncall.New(oncall.Options{
 			Token: lookup.get("PAGERDUTY_API_TOKEN"), APIURL: lookup.get("PAGERDUTY_API_URL"),
