@@ -1,28 +1,18 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/a-h/templ"
-
 	"github.com/walnut-board/walnut/store"
-	"github.com/walnut-board/walnut/views"
 )
 
-// HubStore is what the live hub needs of the database; *store.Store has it.
+// HubStore is what the live hub needs of the database: what the board's
+// state reads, and LISTEN. *store.Store has it.
 type HubStore interface {
-	SiteListActive(ctx context.Context) ([]store.Site, error)
-	SiteListCheckedSince(ctx context.Context, since time.Time) ([]store.Site, error)
-	RosterBetween(ctx context.Context, from, to time.Time) ([]store.Shift, error)
+	boardReader
 	Listen(ctx context.Context, channels []string, opts store.ListenOptions)
 }
 
@@ -59,9 +49,9 @@ type HubOptions struct {
 }
 
 // Hub is the one live-update source of a process. It holds a single LISTEN
-// connection, re-reads the sites PostgreSQL announces as checked, renders
-// what changed with the board's own components, and fans the fragments out
-// to every /events stream.
+// connection, has the board's state (boardstate.go) re-read the sites
+// PostgreSQL announces as checked and render what changed with the board's
+// own components, and fans the fragments out to every /events stream.
 //
 // Reads are incremental: each walnut_checked notice names the earliest probe
 // time a write touched, and the hub reads only the sites checked since then,
@@ -84,44 +74,12 @@ type Hub struct {
 	// lostAt is when the hub last lost the database (its LISTEN
 	// connection or a read failed), zero while all is well; the board's
 	// shell says "database unreachable since" it.
-	lostAt  time.Time
-	ready   bool // the board has been read once
-	order   []string
-	tiles   map[string]string // slug → rendered tile
-	summary [3]string         // rendered counts, strip and support
-	checked map[string]int64  // slug → last probe, Unix ms
-	alerts  string            // rendered footer, once read (alerts.go)
-
-	// Owned by the refresh loop.
-	sites       []store.Site  // the board in order, as of the last whole read plus changes
-	pos         map[int32]int // site id → index in sites
-	tileKeys    map[string]tileKey
-	summaryKey  string
-	supportView views.SupportView
-}
-
-// refreshWant is what the next refresh must read: everything, or the sites
-// checked since an instant.
-type refreshWant struct {
-	full  bool
-	since time.Time // zero: nothing announced
-}
-
-// tileKey is what a tile shows apart from its "for 5m" text and probe time,
-// which the page's script keeps current: a tile is sent again only when its
-// key changes.
-type tileKey struct {
-	name, state, reason, cert string
-	since                     int64
-	interval                  time.Duration
-}
-
-func keyOf(s store.Site, now time.Time) tileKey {
-	k := tileKey{name: s.Name, state: string(s.State), reason: s.Reason, cert: certLine(s, now), interval: s.Interval}
-	if s.Since != nil {
-		k.since = s.Since.UnixMicro()
-	}
-	return k
+	lostAt time.Time
+	alerts string // rendered footer, once read (alerts.go)
+	// board is read by the refresh loop, and committed and snapshotted
+	// under mu, so that a stream's full state and the changes after it
+	// neither overlap nor leave a gap.
+	board *boardState
 }
 
 // sseEvent is one server-sent event.
@@ -153,14 +111,11 @@ func NewHub(opts HubOptions) *Hub {
 		opts.ClientBuffer = 1024
 	}
 	return &Hub{
-		opts:     opts,
-		poke:     make(chan struct{}, 1),
-		want:     refreshWant{full: true},
-		clients:  map[*client]struct{}{},
-		tiles:    map[string]string{},
-		checked:  map[string]int64{},
-		pos:      map[int32]int{},
-		tileKeys: map[string]tileKey{},
+		opts:    opts,
+		poke:    make(chan struct{}, 1),
+		want:    refreshWant{full: true},
+		clients: map[*client]struct{}{},
+		board:   newBoardState(opts.Store),
 	}
 }
 
@@ -323,27 +278,7 @@ func (h *Hub) snapshotLocked() []sseEvent {
 	if h.alerts != "" {
 		evs = append(evs, sseEvent{"swap", h.alerts})
 	}
-	if !h.ready {
-		return evs
-	}
-	for _, slug := range h.order {
-		evs = append(evs, sseEvent{"tile", h.tiles[slug]})
-	}
-	for _, s := range h.summary {
-		evs = append(evs, sseEvent{"swap", s})
-	}
-	evs = append(evs, checkedEvent(h.checked), syncedEvent(h.order))
-	return evs
-}
-
-func checkedEvent(m map[string]int64) sseEvent {
-	b, _ := json.Marshal(m) //nolint:errcheck // a map of strings to numbers
-	return sseEvent{"checked", string(b)}
-}
-
-func syncedEvent(order []string) sseEvent {
-	b, _ := json.Marshal(order) //nolint:errcheck // a slice of strings
-	return sseEvent{"synced", string(b)}
+	return append(evs, h.board.snapshot()...)
 }
 
 // broadcastLocked queues events for every stream. A stream that has fallen
@@ -366,12 +301,13 @@ func (h *Hub) broadcastLocked(evs ...sseEvent) {
 }
 
 // refresh reads what the notifications since the last one announced (or
-// the whole board), renders the tiles that changed and broadcasts them. A
-// steady board sends only the compact checked event. On an error the next
-// refresh reads everything, since what this one was told is lost.
+// the whole board), and broadcasts what changed. A steady board sends only
+// the compact checked event. On an error the next refresh reads everything,
+// since what this one was told is lost.
 func (h *Hub) refresh(ctx context.Context) error {
 	w := h.takeWant()
-	if !w.full && w.since.IsZero() && h.ready {
+	// Only this loop commits, so it may ask without the lock.
+	if !h.board.needsRead(w) {
 		return nil
 	}
 	// A locked or saturated database must not hold the board's only reader
@@ -379,165 +315,22 @@ func (h *Hub) refresh(ctx context.Context) error {
 	// and the next notification or tick reads everything again.
 	actx, cancel := context.WithTimeout(ctx, defaultQueryTimeout)
 	defer cancel()
-	err := h.apply(actx, w)
+	change, err := h.board.read(actx, w, h.opts.Now())
 	h.mu.Lock()
 	switch {
 	case err != nil && ctx.Err() == nil:
 		h.lostLocked()
-	case err == nil && h.up:
-		h.lostAt = time.Time{}
+	case err == nil:
+		if evs := h.board.commit(change); len(evs) > 0 {
+			h.broadcastLocked(evs...)
+		}
+		if h.up {
+			h.lostAt = time.Time{}
+		}
 	}
 	h.mu.Unlock()
 	if err != nil {
 		h.wantAll()
 	}
 	return err
-}
-
-func (h *Hub) apply(ctx context.Context, w refreshWant) error {
-	now := h.opts.Now()
-	full := w.full || !h.ready
-	var changed []int // indices into h.sites
-	if !full {
-		rows, err := h.opts.Store.SiteListCheckedSince(ctx, w.since)
-		if err != nil {
-			return err
-		}
-		for _, s := range rows {
-			i, ok := h.pos[s.ID]
-			if !ok || h.sites[i].Slug != s.Slug {
-				// A site the last whole read did not have.
-				full = true
-				break
-			}
-			h.sites[i] = s
-			changed = append(changed, i)
-		}
-	}
-	support := h.supportView
-	if full {
-		sites, err := h.opts.Store.SiteListActive(ctx)
-		if err != nil {
-			return err
-		}
-		// The roster's day turns without a notification; a whole read
-		// happens at least every Refresh.
-		if support, err = readSupport(ctx, h.opts.Store, now); err != nil {
-			return err
-		}
-		h.sites = sites
-		clear(h.pos)
-		changed = make([]int, len(sites))
-		for i, s := range sites {
-			h.pos[s.ID] = i
-			changed[i] = i
-		}
-	}
-
-	var evs []sseEvent
-	changedTiles := map[string]string{}
-	var freshChecks map[string]int64
-	for _, i := range changed {
-		s := h.sites[i]
-		key := keyOf(s, now)
-		if old, ok := h.tileKeys[s.Slug]; !ok || old != key {
-			html, err := renderString(ctx, views.Tile(tileView(s, now)))
-			if err != nil {
-				return err
-			}
-			h.tileKeys[s.Slug] = key
-			changedTiles[s.Slug] = html
-			evs = append(evs, sseEvent{"tile", html})
-		}
-		if s.CheckedAt != nil {
-			if ms := s.CheckedAt.UnixMilli(); h.checked[s.Slug] != ms {
-				if freshChecks == nil {
-					freshChecks = map[string]int64{}
-				}
-				freshChecks[s.Slug] = ms
-			}
-		}
-	}
-
-	summary := h.summary
-	if full || len(changedTiles) > 0 {
-		sum := boardSummary(h.sites, now)
-		if newKey := summaryKey(sum); newKey != h.summaryKey || !h.ready {
-			counts, err := renderString(ctx, views.Counts(sum))
-			if err != nil {
-				return err
-			}
-			strip, err := renderString(ctx, views.Strip(sum))
-			if err != nil {
-				return err
-			}
-			summary[0], summary[1] = counts, strip
-			h.summaryKey = newKey
-			evs = append(evs, sseEvent{"swap", counts}, sseEvent{"swap", strip})
-		}
-	}
-	if support != h.supportView || !h.ready {
-		html, err := renderString(ctx, views.Support(support))
-		if err != nil {
-			return err
-		}
-		summary[2] = html
-		h.supportView = support
-		evs = append(evs, sseEvent{"swap", html})
-	}
-	if freshChecks != nil {
-		evs = append(evs, checkedEvent(freshChecks))
-	}
-
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for slug, html := range changedTiles {
-		h.tiles[slug] = html
-	}
-	for slug, ms := range freshChecks {
-		h.checked[slug] = ms
-	}
-	if full {
-		order := make([]string, len(h.sites))
-		seen := make(map[string]bool, len(h.sites))
-		for i, s := range h.sites {
-			order[i] = s.Slug
-			seen[s.Slug] = true
-		}
-		for slug := range h.tiles {
-			if !seen[slug] {
-				delete(h.tiles, slug)
-				delete(h.tileKeys, slug)
-				delete(h.checked, slug)
-			}
-		}
-		if !h.ready || !slices.Equal(order, h.order) {
-			evs = append(evs, syncedEvent(order))
-		}
-		h.order = order
-	}
-	h.summary, h.ready = summary, true
-	if len(evs) > 0 {
-		h.broadcastLocked(evs...)
-	}
-	return nil
-}
-
-func summaryKey(s views.SummaryView) string {
-	var b strings.Builder
-	for _, st := range []string{"notok", "pending", "ok", "unknown"} {
-		b.WriteString(strconv.Itoa(s.Counts[st]) + ",")
-	}
-	for _, t := range s.Failing {
-		fmt.Fprintf(&b, "|%q %q %q %q", t.Slug, t.Name, t.Since, t.Reason)
-	}
-	return b.String()
-}
-
-func renderString(ctx context.Context, c templ.Component) (string, error) {
-	var buf bytes.Buffer
-	if err := c.Render(ctx, &buf); err != nil {
-		return "", fmt.Errorf("render: %w", err)
-	}
-	return buf.String(), nil
 }

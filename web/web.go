@@ -3,10 +3,12 @@
 package web
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -131,6 +133,16 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 	if err := c.Render(r.Context(), w); err != nil && r.Context().Err() == nil {
 		h.logger.ErrorContext(r.Context(), "render page", "path", r.URL.Path, "error", err)
 	}
+}
+
+// renderString renders a component to a string: a fragment for the live
+// board's streams.
+func renderString(ctx context.Context, c templ.Component) (string, error) {
+	var buf bytes.Buffer
+	if err := c.Render(ctx, &buf); err != nil {
+		return "", fmt.Errorf("render: %w", err)
+	}
+	return buf.String(), nil
 }
 
 // writeJSON writes v as the JSON body.
