@@ -34,7 +34,7 @@ type Store interface {
 // Options configures the handler.
 type Options struct {
 	Store   Store
-	Logger  *slog.Logger
+	Logger  *slog.Logger // nil: logs nothing
 	Title   string           // the board's heading; default "Walnut"
 	Version string           // shown in /healthz
 	Now     func() time.Time // default time.Now
@@ -115,6 +115,9 @@ func New(opts Options) http.Handler {
 	}
 	if opts.SlackSigningSecret != "" {
 		h.slackSecret = []byte(opts.SlackSigningSecret)
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
 	}
 	if h.title == "" {
 		h.title = "Walnut"
