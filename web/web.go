@@ -34,7 +34,7 @@ type Store interface {
 // Options configures the handler.
 type Options struct {
 	Store   Store
-	Logger  *slog.Logger // nil: logs nothing
+	Logger  *slog.Logger     // nil: logs nothing
 	Title   string           // the board's heading; default "Walnut"
 	Version string           // shown in /healthz
 	Now     func() time.Time // default time.Now
