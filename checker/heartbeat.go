@@ -66,6 +66,8 @@ type Heartbeats struct {
 	store  HeartbeatStore
 	logger *slog.Logger
 	now    func() time.Time
+	// maintenanceFunc: see HeartbeatOptions.
+	maintenanceFunc func(slug string, at time.Time) (reason string, in bool)
 
 	mu     sync.Mutex
 	sites  map[string]*hbSite // by slug: the config's heartbeat sites
@@ -85,18 +87,28 @@ type hbSite struct {
 	timer       *time.Timer
 }
 
+// HeartbeatOptions are the settings of Heartbeats beyond its sink, store
+// and logger.
+type HeartbeatOptions struct {
+	// Now stamps calls; nil means time.Now.
+	Now func() time.Time
+	// MaintenanceFunc turns the probes of calls in a maintenance window
+	// pending, as Options.MaintenanceFunc does the runners'; pass the same.
+	MaintenanceFunc func(slug string, at time.Time) (reason string, in bool)
+}
+
 // NewHeartbeats returns a receiver handing probes to sink (the same chain
-// the runners use, so maintenance windows apply) and recording calls in st.
-// now is nil for time.Now.
-func NewHeartbeats(sink Sink, st HeartbeatStore, logger *slog.Logger, now func() time.Time) *Heartbeats {
+// the runners use) and recording calls in st.
+func NewHeartbeats(sink Sink, st HeartbeatStore, logger *slog.Logger, opts HeartbeatOptions) *Heartbeats {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
 	return &Heartbeats{
-		sink: sink, store: st, logger: logger, now: now,
+		sink: sink, store: st, logger: logger, now: now, maintenanceFunc: opts.MaintenanceFunc,
 		sites: map[string]*hbSite{}, seen: map[string]time.Time{}, wake: map[string]chan struct{}{},
 	}
 }
@@ -187,7 +199,7 @@ func (h *Heartbeats) Receive(ctx context.Context, slug, token string, rep Report
 	h.mu.Unlock()
 
 	if storeNow {
-		h.sink.Add(p)
+		h.add(slug, p)
 	}
 	// A flood touches the database at most once per gap, and the watching
 	// instance is a gap late at worst.
@@ -216,7 +228,7 @@ func (h *Heartbeats) flush(slug string, e *hbSite) {
 	}
 	h.mu.Unlock()
 	if p != nil {
-		h.sink.Add(*p)
+		h.add(slug, *p)
 	}
 }
 
@@ -226,21 +238,27 @@ func (h *Heartbeats) flush(slug string, e *hbSite) {
 func (h *Heartbeats) Close() {
 	h.mu.Lock()
 	h.closed = true
-	var out []store.Probe
-	for _, e := range h.sites {
+	out := map[string]store.Probe{}
+	for slug, e := range h.sites {
 		if e.timer != nil {
 			e.timer.Stop()
 			e.timer = nil
 		}
 		if e.waiting != nil {
-			out = append(out, *e.waiting)
+			out[slug] = *e.waiting
 			e.waiting = nil
 		}
 	}
 	h.mu.Unlock()
-	for _, p := range out {
-		h.sink.Add(p)
+	for slug, p := range out {
+		h.add(slug, p)
 	}
+}
+
+// add hands a call's probe to the sink, pending if the site is in
+// maintenance.
+func (h *Heartbeats) add(slug string, p store.Probe) {
+	h.sink.Add(inMaintenance(h.maintenanceFunc, slug, p))
 }
 
 // wakeLocked tells slug's runner, if any waits, that a call came in.

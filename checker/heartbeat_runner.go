@@ -29,7 +29,7 @@ func newHeartbeatRunner(site Site, sink Sink, logger *slog.Logger, opts Options)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &heartbeatRunner{site: site, sink: sink, logger: logger.With("site", site.Slug), opts: opts.withDefaults(), scrub: newScrubber(site, opts.Secrets)}
+	return &heartbeatRunner{site: site, sink: withMaintenance(sink, site.Slug, opts.MaintenanceFunc), logger: logger.With("site", site.Slug), opts: opts.withDefaults(), scrub: newScrubber(site, opts.Secrets)}
 }
 
 // Run watches until ctx ends, restarting after a panic with the runner's

@@ -73,7 +73,7 @@ func TestHeartbeatReceive(t *testing.T) {
 	sink := newCountSink()
 	st := newFakeHeartbeatStore()
 	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	hbs := NewHeartbeats(sink, st, nil, func() time.Time { return now })
+	hbs := NewHeartbeats(sink, st, nil, HeartbeatOptions{Now: func() time.Time { return now }})
 	probed := Site{ID: 8, Slug: "api", URL: "https://api.example.com/"}
 	hbs.SetSites([]Site{heartbeatSite(time.Minute, 10*time.Second), probed})
 
@@ -126,7 +126,7 @@ func TestHeartbeatFloodIsMerged(t *testing.T) {
 	sink := newCountSink()
 	st := newFakeHeartbeatStore()
 	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	hbs := NewHeartbeats(sink, st, nil, func() time.Time { return now })
+	hbs := NewHeartbeats(sink, st, nil, HeartbeatOptions{Now: func() time.Time { return now }})
 	hbs.SetSites([]Site{heartbeatSite(time.Minute, 10*time.Second)})
 
 	merged := 0
@@ -166,7 +166,7 @@ func TestHeartbeatCloseFlushes(t *testing.T) {
 	t.Parallel()
 	sink := newCountSink()
 	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	hbs := NewHeartbeats(sink, nil, nil, func() time.Time { return now })
+	hbs := NewHeartbeats(sink, nil, nil, HeartbeatOptions{Now: func() time.Time { return now }})
 	hbs.SetSites([]Site{heartbeatSite(time.Hour, time.Hour)})
 	for range 2 {
 		if _, err := hbs.Receive(context.Background(), "billing-worker", testToken, Report{}); err != nil {
@@ -201,7 +201,7 @@ func TestHeartbeatRunnerSilence(t *testing.T) {
 	t.Parallel()
 	sink := newChanSink(t)
 	st := newFakeHeartbeatStore()
-	hbs := NewHeartbeats(sink, st, nil, nil)
+	hbs := NewHeartbeats(sink, st, nil, HeartbeatOptions{})
 	s := heartbeatSite(150*time.Millisecond, 50*time.Millisecond)
 	hbs.SetSites([]Site{s})
 	runHeartbeatChecker(t, sink, hbs, s)
@@ -241,7 +241,7 @@ func TestHeartbeatRunnerRestartKeepsClock(t *testing.T) {
 	st := newFakeHeartbeatStore()
 	s := heartbeatSite(time.Hour, 10*time.Minute)
 	st.last[s.ID] = time.Now().Add(-2 * time.Hour)
-	hbs := NewHeartbeats(sink, st, nil, nil)
+	hbs := NewHeartbeats(sink, st, nil, HeartbeatOptions{})
 	hbs.SetSites([]Site{s})
 	runHeartbeatChecker(t, sink, hbs, s)
 
@@ -259,7 +259,7 @@ func TestHeartbeatRunnerCallsElsewhere(t *testing.T) {
 	st := newFakeHeartbeatStore()
 	st.lastFunc = time.Now // the job calls another instance all the time
 	s := heartbeatSite(60*time.Millisecond, 20*time.Millisecond)
-	hbs := NewHeartbeats(sink, st, nil, nil)
+	hbs := NewHeartbeats(sink, st, nil, HeartbeatOptions{})
 	hbs.SetSites([]Site{s})
 	runHeartbeatChecker(t, sink, hbs, s)
 
@@ -285,7 +285,7 @@ func TestHeartbeatMergedCallsAreRecorded(t *testing.T) {
 	st := newFakeHeartbeatStore()
 	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
-	hbs := NewHeartbeats(sink, st, nil, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	hbs := NewHeartbeats(sink, st, nil, HeartbeatOptions{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
 	hbs.SetSites([]Site{heartbeatSite(time.Minute, 10*time.Second)})
 	for range 10 {
 		if _, err := hbs.Receive(context.Background(), "billing-worker", testToken, Report{}); err != nil {

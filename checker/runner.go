@@ -35,6 +35,12 @@ type Options struct {
 	// Certs keeps the certificates sites present and the warnings sent of
 	// them; nil: certificates are only judged (cert_critical), not kept.
 	Certs CertStore
+	// MaintenanceFunc, when set, says whether the site with slug is in a
+	// maintenance window at a probe's time, and what the probe then reads
+	// (config.Windows.Reason): such probes are recorded as pending with
+	// that reason, whatever the verdict, so the board shows the site grey,
+	// uptime leaves the time out and nobody is paged.
+	MaintenanceFunc func(slug string, at time.Time) (reason string, in bool)
 	// Heartbeats wakes the runners of heartbeat sites when a call comes in
 	// and tells them when the last one was; nil: they know only their own
 	// start, so every heartbeat site turns notok once its deadline passes.
@@ -107,7 +113,7 @@ func NewRunner(site Site, sink Sink, logger *slog.Logger, opts Options) *Runner 
 	}
 	r := &Runner{
 		site:   site,
-		sink:   sink,
+		sink:   withMaintenance(sink, site.Slug, opts.MaintenanceFunc),
 		logger: logger.With("site", site.Slug),
 		opts:   opts.withDefaults(),
 		scrub:  newScrubber(site, opts.Secrets),

@@ -10,6 +10,21 @@ import (
 // Windows are the config's maintenance windows.
 type Windows []Maintenance
 
+// Reason says whether a window covers the site with slug at t and, if so,
+// what its probes read instead of their verdict: "maintenance", or
+// "maintenance: " and the window's reason. Such probes are pending: the
+// board shows the site grey, uptime leaves the time out, nobody is paged.
+func (ws Windows) Reason(slug string, t time.Time) (string, bool) {
+	w, ok := ws.Active(slug, t)
+	if !ok {
+		return "", false
+	}
+	if w.Reason == "" {
+		return "maintenance", true
+	}
+	return "maintenance: " + w.Reason, true
+}
+
 // Until reports whether a window covers the site at t and, if so, when the
 // last such window ends: the dispatcher holds the site's notices until then.
 func (ws Windows) Until(slug string, t time.Time) (time.Time, bool) {

@@ -39,3 +39,31 @@ func TestWindowsUntil(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowsReason: a probe of a site in a window reads "maintenance",
+// with the window's reason when it has one; other sites, and the same site
+// outside the window, keep their own.
+func TestWindowsReason(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 1, 22, 30, 0, 0, time.UTC)
+	ws := Windows{
+		{Sites: []string{"billing-*"}, From: at.Add(-time.Hour), To: at.Add(time.Hour), Reason: "database upgrade"},
+		{Sites: []string{"web"}, From: at.Add(-time.Hour), To: at.Add(time.Hour)},
+	}
+	cases := map[string]struct {
+		slug   string
+		at     time.Time
+		reason string
+		in     bool
+	}{
+		"WithReason":    {"billing-eu", at, "maintenance: database upgrade", true},
+		"WithoutReason": {"web", at, "maintenance", true},
+		"OtherSite":     {"api", at, "", false},
+		"AfterTheEnd":   {"billing-eu", at.Add(2 * time.Hour), "", false},
+	}
+	for name, c := range cases {
+		if reason, in := ws.Reason(c.slug, c.at); reason != c.reason || in != c.in {
+			t.Errorf("%s: (%q, %v), want (%q, %v)", name, reason, in, c.reason, c.in)
+		}
+	}
+}

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"slices"
 	"sync/atomic"
+	"time"
 
-	"github.com/walnut-board/walnut/checker"
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/notify"
 	"github.com/walnut-board/walnut/store"
@@ -20,7 +20,8 @@ type notifier struct {
 	sinks  []string
 	d      *notify.Dispatcher
 	logger *slog.Logger
-	// windows are the config's maintenance windows, for maintenanceSink.
+	// windows are the running config's maintenance windows, which the
+	// checker asks about every probe (maintenance).
 	windows atomic.Pointer[config.Windows]
 }
 
@@ -67,10 +68,15 @@ func (n *notifier) apply(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// sink wraps the checker's sink so that sites in a maintenance window read
-// as pending "maintenance".
-func (n *notifier) sink(next checker.Sink, slugs *atomic.Pointer[map[int32]string]) checker.Sink {
-	return maintenanceSink{next: next, slugs: slugs, windows: &n.windows}
+// maintenance says whether a window of the running config covers the site
+// at t, and what its probes then read; the checker and the heartbeat
+// receiver ask it of every probe.
+func (n *notifier) maintenance(slug string, at time.Time) (string, bool) {
+	ws := n.windows.Load()
+	if ws == nil {
+		return "", false
+	}
+	return ws.Reason(slug, at)
 }
 
 func (n *notifier) start(ctx context.Context) error {
@@ -89,27 +95,4 @@ func (n *notifier) stop(ctx context.Context) {
 	if err := n.d.Stop(ctx); err != nil {
 		n.logger.Warn("stop alerting", "error", err)
 	}
-}
-
-// maintenanceSink turns the probes of a site in a maintenance window into
-// pending ones with reason "maintenance": the board shows it grey, its time
-// stays out of uptime, and nobody is paged.
-type maintenanceSink struct {
-	next    checker.Sink
-	slugs   *atomic.Pointer[map[int32]string]
-	windows *atomic.Pointer[config.Windows]
-}
-
-func (m maintenanceSink) Add(p store.Probe) {
-	if ws := m.windows.Load(); ws != nil && len(*ws) > 0 {
-		if slugs := m.slugs.Load(); slugs != nil {
-			if w, ok := ws.Active((*slugs)[p.SiteID], p.At); ok {
-				p.State, p.Reason = store.StatePending, "maintenance"
-				if w.Reason != "" {
-					p.Reason += ": " + w.Reason
-				}
-			}
-		}
-	}
-	m.next.Add(p)
 }

@@ -117,12 +117,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		fmt.Fprintln(stderr, "walnut serve:", err)
 		return exitError
 	}
-	sink := ntf.sink(observedSink{next: writer, metrics: mtr, slugs: &slugs}, &slugs)
+	sink := observedSink{next: writer, metrics: mtr, slugs: &slugs}
 	// Heartbeat calls take the runners' way to the writer, so maintenance
 	// windows and metrics apply to them alike.
-	heartbeats := checker.NewHeartbeats(sink, st, logger.With("component", "heartbeat"), nil)
+	heartbeats := checker.NewHeartbeats(sink, st, logger.With("component", "heartbeat"), checker.HeartbeatOptions{
+		MaintenanceFunc: ntf.maintenance,
+	})
 	chk := checker.New(sink, logger.With("component", "checker"), checker.Options{
-		LateFunc: mtr.ObserveLate,
+		MaintenanceFunc: ntf.maintenance,
+		LateFunc:        mtr.ObserveLate,
 		// An upstream that echoes the sinks' credentials must not put
 		// them in a reason either.
 		Secrets:    notify.Credentials(notify.Env(lookup)),
