@@ -307,7 +307,7 @@ func BenchmarkHeartbeatReceive(b *testing.B) {
 	sink := newCountSink()
 	st := newFakeHeartbeatStore()
 	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	hbs := NewHeartbeats(sink, st, nil, func() time.Time { return now })
+	hbs := NewHeartbeats(sink, st, nil, HeartbeatOptions{Now: func() time.Time { return now }})
 	hbs.SetSites([]Site{heartbeatSite(time.Minute, 10*time.Second)})
 	ctx := context.Background()
 	b.ReportAllocs()
