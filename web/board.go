@@ -44,12 +44,18 @@ func (h *Handler) board(w http.ResponseWriter, r *http.Request) {
 		h.logger.WarnContext(ctx, "board: read alert health", "error", err)
 	}
 	groups, summary := boardTiles(sites, now)
+	v := h.boardShell(r, now)
+	v.Groups, v.Summary, v.Support, v.Alerts = groups, summary, support, alerts
+	w.Header().Set("Cache-Control", "no-store")
+	h.render(w, r, http.StatusOK, views.BoardPage(v))
+}
+
+// boardShell is the board page before its content: the heading, the time,
+// this server, and what the page's script needs. A board that could not be
+// read (boardUnavailable) is the same shell with a banner.
+func (h *Handler) boardShell(r *http.Request, now time.Time) views.BoardView {
 	v := views.BoardView{
 		Title:      h.title,
-		Groups:     groups,
-		Summary:    summary,
-		Support:    support,
-		Alerts:     alerts,
 		Updated:    rfc3339(now),
 		UpdatedAt:  now.UTC().Format("15:04:05") + " UTC",
 		Version:    h.version,
@@ -61,8 +67,7 @@ func (h *Handler) board(w http.ResponseWriter, r *http.Request) {
 	if h.hub != nil {
 		v.EventsPath = "/events"
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	h.render(w, r, http.StatusOK, views.BoardPage(v))
+	return v
 }
 
 // boardTiles groups the sites' tiles in config order and sums them up.

@@ -93,23 +93,11 @@ func (h *Handler) boardUnavailable(w http.ResponseWriter, r *http.Request, err e
 	}
 	now := h.now()
 	since := h.troubleSince(now)
-	v := views.BoardView{
-		Title:            h.title,
-		Summary:          views.SummaryView{Counts: map[string]int{}},
-		Updated:          rfc3339(now),
-		UpdatedAt:        now.UTC().Format("15:04:05") + " UTC",
-		Version:          h.version,
-		Instance:         h.boot,
-		Kiosk:            h.kiosk.Allowed(r),
-		CSSPath:          h.assets.Path("walnut.css"),
-		ScriptPath:       h.assets.Path("board.js"),
-		Unavailable:      reason,
-		UnavailableSince: rfc3339(since),
-		UnavailableAt:    since.UTC().Format("15:04") + " UTC",
-	}
-	if h.hub != nil {
-		v.EventsPath = "/events"
-	}
+	v := h.boardShell(r, now)
+	v.Summary = views.SummaryView{Counts: map[string]int{}}
+	v.Unavailable = reason
+	v.UnavailableSince = rfc3339(since)
+	v.UnavailableAt = since.UTC().Format("15:04") + " UTC"
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Retry-After", strconv.Itoa(unavailableRetry))
 	h.render(w, pastDeadline(r), status, views.BoardPage(v))
