@@ -29,7 +29,7 @@ type reloader struct {
 	path   string // "" when the config came from WALNUT_CONFIG_YAML
 	lookup env
 	store  *store.Store
-	placer *placer
+	placer *checker.Placer
 	slugs  *atomic.Pointer[map[int32]string]
 	// metrics loses the series of the sites a reload removes; nil: none.
 	metrics *metrics.Metrics
@@ -105,7 +105,7 @@ func (r *reloader) reload(ctx context.Context) error {
 		r.logger.Error("config not reloaded: keeping the running one", "error", err)
 		return err
 	}
-	r.placer.setSites(ctx, sites)
+	r.placer.SetSites(ctx, sites)
 	r.logger.Info("config reloaded", "sites", len(sites))
 	return nil
 }

@@ -133,7 +133,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		// Certificates are kept, and warned of, through the store.
 		Certs: st,
 	})
-	place := newPlacer(st, chk, logger.With("component", "lease"))
+	instance := instanceID()
+	place := checker.NewPlacer(st, chk, checker.PlacerOptions{Owner: instance, Logger: logger.With("component", "lease")})
 	rl := &reloader{
 		path: configPath(*path, lookup), lookup: lookup, store: st, placer: place,
 		slugs: &slugs, metrics: mtr, logger: logger.With("component", "config"), notify: ntf,
@@ -158,7 +159,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return exitError
 	}
 	// With other instances on the same database, this one probes its share.
-	sites, err := place.start(ctx, allSites)
+	sites, err := place.Start(ctx, allSites)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintln(stderr, "walnut serve:", err)
@@ -174,7 +175,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	checkCtx, stopChecks := context.WithCancel(ctx)
 	checkerDone.Go(func() { chk.Run(checkCtx, sites) })
 	checkerDone.Go(func() { rl.run(checkCtx) })
-	checkerDone.Go(func() { place.run(checkCtx) })
+	checkerDone.Go(func() { place.Run(checkCtx) })
 	checkerDone.Go(func() { maintainPartitions(checkCtx, st, logger) })
 	checkerDone.Go(func() { maintainRetention(checkCtx, st, logger, retention) })
 	checkerDone.Go(func() { foldRollups(checkCtx, st, logger) })
@@ -223,7 +224,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		self := fmt.Sprintf("http://127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
 		checkerDone.Go(func() { feedDemoHeartbeat(checkCtx, self, demoToken, logger.With("component", "demo")) })
 	}
-	logger.Info("walnut is serving", "board", "http://localhost:"+port+"/", "sites", len(allSites), "probing", len(sites), "instance", place.owner, "version", buildVersion())
+	logger.Info("walnut is serving", "board", "http://localhost:"+port+"/", "sites", len(allSites), "probing", len(sites), "instance", instance, "version", buildVersion())
 
 	code := exitOK
 	select {
