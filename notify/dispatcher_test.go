@@ -332,11 +332,8 @@ func TestTwoProcessesDeliverEachNoticeOnce(t *testing.T) {
 func TestFlappingSendsOneNotice(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []string{"api"})
-	var mu sync.Mutex
-	now := b.clock
-	d := b.dispatcher(t, func(o *Options) {
-		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	})
+	clock := storetest.NewClock(b.clock)
+	d := b.dispatcher(t, func(o *Options) { o.Now = clock.Now })
 	start(t, d)
 
 	b.probe(t, "api", store.StateOK, 200, "")
@@ -347,9 +344,7 @@ func TestFlappingSendsOneNotice(t *testing.T) {
 			b.probe(t, "api", store.StateOK, 200, "")
 		}
 	}
-	mu.Lock()
-	now = b.clock.Add(time.Second) // the site has not settled yet
-	mu.Unlock()
+	clock.Set(b.clock.Add(time.Second)) // the site has not settled yet
 	// Same batch order, so the dispatcher sees them at once or in steps;
 	// either way the outcome is the same.
 	b.waitIdle(t)
@@ -367,9 +362,7 @@ func TestFlappingSendsOneNotice(t *testing.T) {
 
 	// Once quiet for the settle time, the sink hears where the site stands
 	// (ok after eight changes): the incident is resolved.
-	mu.Lock()
-	now = b.clock.Add(11 * time.Minute)
-	mu.Unlock()
+	clock.Set(b.clock.Add(11 * time.Minute))
 	for range 5 {
 		b.pd.wait(t)
 	}

@@ -1,31 +1,13 @@
 package notify
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/store"
+	"github.com/walnut-board/walnut/store/storetest"
 )
-
-// flapClock is a dispatcher clock the test moves by hand.
-type flapClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *flapClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *flapClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // flips writes a first ok verdict, then n changes: notok, ok, notok, ...
 func (b *testBundle) flips(t *testing.T, slug string, n int) {
@@ -59,7 +41,7 @@ func (b *testBundle) sentTo(slug string) (requests, flapping int) {
 func TestFlappingThresholdsPerSite(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []string{"api", "web", "build", "legacy"})
-	clock := &flapClock{now: b.clock}
+	clock := storetest.NewClock(b.clock)
 	start(t, b.dispatcher(t, func(o *Options) {
 		o.Now = clock.Now
 		// legacy is not in the config's list: it gets these.
@@ -100,7 +82,7 @@ func TestFlappingThresholdsPerSite(t *testing.T) {
 func TestSetFlappingOnReload(t *testing.T) {
 	t.Parallel()
 	b := setup(t, []string{"api"})
-	clock := &flapClock{now: b.clock}
+	clock := storetest.NewClock(b.clock)
 	d := b.dispatcher(t, func(o *Options) {
 		o.Now = clock.Now
 		o.Flapping = map[string]Flapping{"api": {Off: true}}

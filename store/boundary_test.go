@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -201,24 +200,6 @@ func TestStoreBoundary(t *testing.T) {
 	})
 }
 
-// clock is a settable clock for the writer's loss window.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // TestWriterRejectedProbe: a probe the database refuses, whatever the
 // reason, costs no other probe of its batch; its site shows a notok
 // verdict saying so, the transitions around it are recorded in order, and
@@ -256,7 +237,7 @@ func TestWriterRejectedProbe(t *testing.T) {
 	}
 
 	var logs storetest.Buffer
-	clk := &clock{now: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
+	clk := storetest.NewClock(time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC))
 	w := store.NewWriter(b.store, slog.New(slog.NewTextHandler(&logs, nil)), store.WriterOptions{
 		FlushInterval: time.Hour, BatchSize: len(batch), Now: clk.Now,
 	})

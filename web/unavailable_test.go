@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -60,24 +59,6 @@ func (f *flakyStore) Listen(ctx context.Context, _ []string, opts store.ListenOp
 	<-ctx.Done()
 }
 
-// clock is a time the test moves.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 func getDoc(t *testing.T, c *http.Client, url string) (*http.Response, *goquery.Document, string) {
 	t.Helper()
 	resp, err := c.Get(url)
@@ -115,7 +96,7 @@ func TestBoardWhenDatabaseUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs := &flakyStore{Store: st, lose: make(chan struct{})}
-	clk := &clock{now: day.Add(13*time.Hour + 50*time.Minute)}
+	clk := storetest.NewClock(day.Add(13*time.Hour + 50*time.Minute))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hub := web.NewHub(web.HubOptions{Store: fs, Logger: logger, Now: clk.Now, Refresh: time.Hour})
 	hubCtx, stop := context.WithCancel(ctx)
@@ -202,7 +183,7 @@ func TestBoardOutageSince(t *testing.T) {
 	st := store.New(storetest.Pool(t))
 	fs := &flakyStore{Store: st}
 	day := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
-	clk := &clock{}
+	clk := &storetest.Clock{}
 	srv := httptest.NewServer(web.New(web.Options{Store: fs, Roster: fs, Logger: slog.New(slog.DiscardHandler), Now: clk.Now}))
 	t.Cleanup(srv.Close)
 	banner := func(at string) string {
