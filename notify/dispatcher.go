@@ -186,8 +186,10 @@ func (d *Dispatcher) work(ctx context.Context, siteID int32, sink string) error 
 }
 
 // drain delivers a stream's pending notices in order. It stops at the first
-// that must be retried and returns its error, so that River retries the job
-// with backoff; what was delivered before stays delivered.
+// that must be retried and returns its error, so that the queue retries the
+// job with backoff; what was delivered before stays delivered, each notice
+// recorded as soon as its sink has answered. No transaction is open while a
+// sink is called.
 func (d *Dispatcher) drain(ctx context.Context, siteID int32, sinkName string) error {
 	st, err := d.st.NotifyStreamOpen(ctx, siteID, sinkName)
 	if err != nil {

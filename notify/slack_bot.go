@@ -94,7 +94,7 @@ func (b *SlackBot) Send(ctx context.Context, n Notice) error {
 	if n.Event == EventTransition && n.To == store.StateNotOK && n.At.Equal(th.DownSince) {
 		// The notice that opened this outage, again: its message is
 		// posted and recorded, so the retry is a stream that failed
-		// to commit after it.
+		// to record the notice after it.
 		return nil
 	}
 	return b.follow(ctx, n, th)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walnut-board/walnut/store/dbsqlc"
 )
@@ -45,19 +45,34 @@ func (s *Store) NotifyRoutesSync(ctx context.Context, routes []NotifyRoute) erro
 
 // WakeAt schedules the dispatcher to look at the stream again at a given
 // time: when a maintenance window ends, or when a flapping site may have
-// settled. It commits with the stream, on the stream's connection, so a
-// dispatcher never waits for a second connection while holding one.
+// settled. It runs on the stream's connection, so a dispatcher never waits
+// for a second connection while holding one.
 func (st *NotifyStream) WakeAt(ctx context.Context, at time.Time) error {
-	return st.s.wakeAt(ctx, st.tx, st.SiteID, st.Sink, at)
+	tx, err := st.conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("schedule notify job: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := st.s.wakeAt(ctx, tx, st.SiteID, st.Sink, at); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("schedule notify job: %w", err)
+	}
+	return nil
 }
 
-// NotifyStream is one site's sink, locked by one dispatcher until Close: it
+// NotifyStream is one site's sink, held by one dispatcher until Close: it
 // is what keeps a site's notices in order across workers and processes.
-// Everything it does runs in its transaction; Close commits what was done
-// even when delivery stopped on an error, so a retry resumes after the last
-// notice delivered.
+//
+// It holds a connection and a session lock on it, and no transaction: the
+// dispatcher waits on Slack or PagerDuty between its statements, and a
+// transaction open meanwhile would pin vacuum's horizon and the rows it
+// touched for as long as the receiver takes. Each notice's outcome commits
+// with the stream's memory (Told, Held) as soon as the dispatcher knows it,
+// so a retry, or another process, resumes after the last notice delivered.
 type NotifyStream struct {
-	tx     pgx.Tx
+	conn   *pgxpool.Conn
 	q      *dbsqlc.Queries
 	s      *Store
 	SiteID int32
@@ -68,18 +83,43 @@ type NotifyStream struct {
 	HeldSince *time.Time // when the hold began
 }
 
-// NotifyStreamOpen locks a site's sink, waiting while another dispatcher has it.
+// NotifyStreamOpen takes a site's sink, waiting while another dispatcher
+// has it. Close gives it back.
 func (s *Store) NotifyStreamOpen(ctx context.Context, siteID int32, sink string) (*NotifyStream, error) {
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open notify stream %d/%s: %w", siteID, sink, err)
 	}
-	r, err := s.q.NotifyStreamLock(ctx, tx, dbsqlc.NotifyStreamLockParams{SiteID: siteID, Sink: sink})
-	if err != nil {
-		tx.Rollback(ctx) //nolint:errcheck // the lock error is the one to report
+	if err := s.q.NotifyStreamLock(ctx, conn, dbsqlc.NotifyStreamLockParams{SiteID: siteID, Sink: sink}); err != nil {
+		// The lock may have been granted as the wait was interrupted:
+		// only the end of the session is sure to release it.
+		discard(ctx, conn)
 		return nil, fmt.Errorf("open notify stream %d/%s: %w", siteID, sink, err)
 	}
-	return &NotifyStream{tx: tx, q: s.q, s: s, SiteID: siteID, Sink: sink, Told: State(r.Told), Held: r.Held, HeldSince: r.HeldSince}, nil
+	st := &NotifyStream{conn: conn, q: s.q, s: s, SiteID: siteID, Sink: sink}
+	r, err := s.q.NotifyStreamGet(ctx, conn, dbsqlc.NotifyStreamGetParams{SiteID: siteID, Sink: sink})
+	if err != nil {
+		st.release(ctx)
+		return nil, fmt.Errorf("open notify stream %d/%s: %w", siteID, sink, err)
+	}
+	st.Told, st.Held, st.HeldSince = State(r.Told), r.Held, r.HeldSince
+	return st, nil
+}
+
+// discard closes a pooled connection instead of returning it, with what
+// its session holds.
+func discard(ctx context.Context, conn *pgxpool.Conn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	conn.Conn().Close(ctx) //nolint:errcheck // closing is all that is left to do
+	conn.Release()         // a closed connection leaves the pool
+}
+
+// afterSend bounds the writes that record what a sink was told: they run
+// even when the delivery's context has ended, since forgetting a notice a
+// sink accepted would send it again.
+func afterSend(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
 // Notification is one pending notice of a transition to a sink.
@@ -105,7 +145,7 @@ type Notification struct {
 
 // Next returns the oldest pending notification, or ErrNotFound.
 func (st *NotifyStream) Next(ctx context.Context) (Notification, error) {
-	r, err := st.q.NotificationNext(ctx, st.tx, dbsqlc.NotificationNextParams{SiteID: st.SiteID, Sink: st.Sink})
+	r, err := st.q.NotificationNext(ctx, st.conn, dbsqlc.NotificationNextParams{SiteID: st.SiteID, Sink: st.Sink})
 	if err != nil {
 		return Notification{}, fmt.Errorf("next notification %d/%s: %w", st.SiteID, st.Sink, interpretError(err))
 	}
@@ -117,10 +157,24 @@ func (st *NotifyStream) Next(ctx context.Context) (Notification, error) {
 	}, nil
 }
 
-// Done records what became of a notification: sent, failed, skipped, held,
-// maintenance or flapping.
+// Done records what became of a notification (sent, failed, skipped, held,
+// maintenance or flapping) together with the stream's memory, in one
+// transaction of their own.
 func (st *NotifyStream) Done(ctx context.Context, id int64, outcome, detail string) error {
-	if err := st.q.NotificationDone(ctx, st.tx, dbsqlc.NotificationDoneParams{ID: id, Outcome: cleanText(outcome, maxNameBytes), Detail: cleanText(detail, maxTextBytes)}); err != nil {
+	ctx, cancel := afterSend(ctx)
+	defer cancel()
+	tx, err := st.conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("record notification %d: %w", id, err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := st.q.NotificationDone(ctx, tx, dbsqlc.NotificationDoneParams{ID: id, Outcome: cleanText(outcome, maxNameBytes), Detail: cleanText(detail, maxTextBytes)}); err != nil {
+		return fmt.Errorf("record notification %d: %w", id, err)
+	}
+	if err := st.save(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("record notification %d: %w", id, err)
 	}
 	return nil
@@ -128,24 +182,44 @@ func (st *NotifyStream) Done(ctx context.Context, id int64, outcome, detail stri
 
 // Attempted records a failed attempt that will be retried.
 func (st *NotifyStream) Attempted(ctx context.Context, id int64, detail string) error {
-	if err := st.q.NotificationAttempt(ctx, st.tx, dbsqlc.NotificationAttemptParams{ID: id, Detail: cleanText(detail, maxTextBytes)}); err != nil {
+	ctx, cancel := afterSend(ctx)
+	defer cancel()
+	if err := st.q.NotificationAttempt(ctx, st.conn, dbsqlc.NotificationAttemptParams{ID: id, Detail: cleanText(detail, maxTextBytes)}); err != nil {
 		return fmt.Errorf("record notification attempt %d: %w", id, err)
 	}
 	return nil
 }
 
-// Close saves the stream's memory and commits, releasing the lock.
-func (st *NotifyStream) Close(ctx context.Context) error {
-	defer st.tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	if err := st.q.NotifyStreamSet(ctx, st.tx, dbsqlc.NotifyStreamSetParams{
+// save writes the stream's memory.
+func (st *NotifyStream) save(ctx context.Context, db dbsqlc.DBTX) error {
+	if err := st.q.NotifyStreamSet(ctx, db, dbsqlc.NotifyStreamSetParams{
 		SiteID: st.SiteID, Sink: st.Sink, Told: dbsqlc.State(st.Told), Held: cleanText(st.Held, maxNameBytes), HeldSince: st.HeldSince,
 	}); err != nil {
 		return fmt.Errorf("save notify stream %d/%s: %w", st.SiteID, st.Sink, err)
 	}
-	if err := st.tx.Commit(ctx); err != nil {
-		return fmt.Errorf("save notify stream %d/%s: %w", st.SiteID, st.Sink, err)
-	}
 	return nil
+}
+
+// Close saves the stream's memory (a hold that began or ended since the
+// last notice) and gives the stream back.
+func (st *NotifyStream) Close(ctx context.Context) error {
+	ctx, cancel := afterSend(ctx)
+	defer cancel()
+	err := st.save(ctx, st.conn)
+	st.release(ctx)
+	return err
+}
+
+// release gives the stream back: the lock, then the connection. A lock
+// that cannot be released ends with its session.
+func (st *NotifyStream) release(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if ok, err := st.q.NotifyStreamUnlock(ctx, st.conn, dbsqlc.NotifyStreamUnlockParams{SiteID: st.SiteID, Sink: st.Sink}); err != nil || !ok {
+		discard(ctx, st.conn)
+		return
+	}
+	st.conn.Release()
 }
 
 // NotifySite is what a notice says of its site, as it is now.
@@ -161,7 +235,7 @@ type NotifySite struct {
 
 // Site returns the stream's site.
 func (st *NotifyStream) Site(ctx context.Context) (NotifySite, error) {
-	r, err := st.q.NotifySite(ctx, st.tx, st.SiteID)
+	r, err := st.q.NotifySite(ctx, st.conn, st.SiteID)
 	if err != nil {
 		return NotifySite{}, fmt.Errorf("notify site %d: %w", st.SiteID, interpretError(err))
 	}
@@ -175,7 +249,7 @@ func (st *NotifyStream) Site(ctx context.Context) (NotifySite, error) {
 // TransitionsBetween counts the site's changes in (after, until], not
 // counting its first verdict.
 func (st *NotifyStream) TransitionsBetween(ctx context.Context, after, until time.Time) (int, error) {
-	n, err := st.q.TransitionCountBetween(ctx, st.tx, dbsqlc.TransitionCountBetweenParams{SiteID: st.SiteID, After: after, Until: until})
+	n, err := st.q.TransitionCountBetween(ctx, st.conn, dbsqlc.TransitionCountBetweenParams{SiteID: st.SiteID, After: after, Until: until})
 	if err != nil {
 		return 0, fmt.Errorf("count transitions of site %d: %w", st.SiteID, err)
 	}
@@ -184,7 +258,7 @@ func (st *NotifyStream) TransitionsBetween(ctx context.Context, after, until tim
 
 // LastTransition returns when the site last changed, or ErrNotFound.
 func (st *NotifyStream) LastTransition(ctx context.Context) (time.Time, error) {
-	at, err := st.q.TransitionLastAt(ctx, st.tx, st.SiteID)
+	at, err := st.q.TransitionLastAt(ctx, st.conn, st.SiteID)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("last transition of site %d: %w", st.SiteID, interpretError(err))
 	}

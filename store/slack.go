@@ -12,11 +12,11 @@ import (
 // notices of the outage go into its thread and update it.
 //
 // Only the dispatcher's slack stream of the site reads and writes these rows,
-// and NotifyStreamOpen lets one dispatcher at a time hold a stream (it locks
-// the stream's row until Close), so the sink needs no locking of its own.
-// The writes commit at once, on their own connection, not with the stream:
+// and NotifyStreamOpen lets one dispatcher at a time hold a stream (a
+// session lock until Close), so the sink needs no locking of its own. The
+// writes commit at once, on their own connection, as soon as Slack answers:
 // a message Slack has accepted is remembered even if the delivery fails
-// later, or the process dies, before the stream commits.
+// later, or the process dies, before the stream records the notice.
 type SlackThread struct {
 	ID        int64
 	Channel   string // the channel id Slack answered

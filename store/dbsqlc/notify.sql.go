@@ -272,10 +272,33 @@ func (q *Queries) NotifySite(ctx context.Context, db DBTX, siteID int32) (Notify
 	return i, err
 }
 
-const notifyStreamLock = `-- name: NotifyStreamLock :one
+const notifyStreamGet = `-- name: NotifyStreamGet :one
 INSERT INTO notify_streams (site_id, sink) VALUES ($1, $2)
 ON CONFLICT (site_id, sink) DO UPDATE SET sink = excluded.sink
 RETURNING told, held, held_since
+`
+
+type NotifyStreamGetParams struct {
+	SiteID int32
+	Sink   string
+}
+
+type NotifyStreamGetRow struct {
+	Told      State
+	Held      string
+	HeldSince *time.Time
+}
+
+// Creates the stream if needed and returns what its sink was last told.
+func (q *Queries) NotifyStreamGet(ctx context.Context, db DBTX, arg NotifyStreamGetParams) (NotifyStreamGetRow, error) {
+	row := db.QueryRow(ctx, notifyStreamGet, arg.SiteID, arg.Sink)
+	var i NotifyStreamGetRow
+	err := row.Scan(&i.Told, &i.Held, &i.HeldSince)
+	return i, err
+}
+
+const notifyStreamLock = `-- name: NotifyStreamLock :exec
+SELECT pg_advisory_lock($1::integer, hashtext('walnut_notify/' || $2::text))
 `
 
 type NotifyStreamLockParams struct {
@@ -283,19 +306,13 @@ type NotifyStreamLockParams struct {
 	Sink   string
 }
 
-type NotifyStreamLockRow struct {
-	Told      State
-	Held      string
-	HeldSince *time.Time
-}
-
-// Creates the stream if needed and locks it until the transaction ends, so
-// that one dispatcher at a time works a site's sink, in order.
-func (q *Queries) NotifyStreamLock(ctx context.Context, db DBTX, arg NotifyStreamLockParams) (NotifyStreamLockRow, error) {
-	row := db.QueryRow(ctx, notifyStreamLock, arg.SiteID, arg.Sink)
-	var i NotifyStreamLockRow
-	err := row.Scan(&i.Told, &i.Held, &i.HeldSince)
-	return i, err
+// Waits for a site's sink and takes it, so that one dispatcher at a time
+// works the stream, in order. A session's lock, not a transaction's: no
+// transaction stays open while a sink answers. NotifyStreamUnlock releases
+// it, and the server does when the session ends.
+func (q *Queries) NotifyStreamLock(ctx context.Context, db DBTX, arg NotifyStreamLockParams) error {
+	_, err := db.Exec(ctx, notifyStreamLock, arg.SiteID, arg.Sink)
+	return err
 }
 
 const notifyStreamSet = `-- name: NotifyStreamSet :exec
@@ -320,6 +337,22 @@ func (q *Queries) NotifyStreamSet(ctx context.Context, db DBTX, arg NotifyStream
 		arg.Sink,
 	)
 	return err
+}
+
+const notifyStreamUnlock = `-- name: NotifyStreamUnlock :one
+SELECT pg_advisory_unlock($1::integer, hashtext('walnut_notify/' || $2::text))
+`
+
+type NotifyStreamUnlockParams struct {
+	SiteID int32
+	Sink   string
+}
+
+func (q *Queries) NotifyStreamUnlock(ctx context.Context, db DBTX, arg NotifyStreamUnlockParams) (bool, error) {
+	row := db.QueryRow(ctx, notifyStreamUnlock, arg.SiteID, arg.Sink)
+	var pg_advisory_unlock bool
+	err := row.Scan(&pg_advisory_unlock)
+	return pg_advisory_unlock, err
 }
 
 const notifyWakeList = `-- name: NotifyWakeList :many

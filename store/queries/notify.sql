@@ -13,9 +13,18 @@ SELECT DISTINCT site_id, sink
   FROM notifications
  WHERE done_at IS NULL AND xmin = pg_current_xact_id()::xid;
 
--- name: NotifyStreamLock :one
--- Creates the stream if needed and locks it until the transaction ends, so
--- that one dispatcher at a time works a site's sink, in order.
+-- name: NotifyStreamLock :exec
+-- Waits for a site's sink and takes it, so that one dispatcher at a time
+-- works the stream, in order. A session's lock, not a transaction's: no
+-- transaction stays open while a sink answers. NotifyStreamUnlock releases
+-- it, and the server does when the session ends.
+SELECT pg_advisory_lock(@site_id::integer, hashtext('walnut_notify/' || @sink::text));
+
+-- name: NotifyStreamUnlock :one
+SELECT pg_advisory_unlock(@site_id::integer, hashtext('walnut_notify/' || @sink::text));
+
+-- name: NotifyStreamGet :one
+-- Creates the stream if needed and returns what its sink was last told.
 INSERT INTO notify_streams (site_id, sink) VALUES (@site_id, @sink)
 ON CONFLICT (site_id, sink) DO UPDATE SET sink = excluded.sink
 RETURNING told, held, held_since;
