@@ -180,7 +180,7 @@ func (b *testBundle) probe(t *testing.T, slug string, state store.State, status 
 func (b *testBundle) waitIdle(t *testing.T) []store.SinkHealth {
 	t.Helper()
 	var h []store.SinkHealth
-	storetest.WaitFor(t, "no notification pending", func() bool {
+	storetest.WaitFor(t, "no notification pending and no stream held", func() bool {
 		var err error
 		if h, err = b.st.NotifyHealth(t.Context()); err != nil {
 			t.Fatal(err)
@@ -189,7 +189,16 @@ func (b *testBundle) waitIdle(t *testing.T) []store.SinkHealth {
 		for _, s := range h {
 			pending += s.Pending
 		}
-		return pending == 0
+		// Each notice is recorded as its sink answers, so a dispatcher
+		// may still hold the stream, about to tell a sink that a hold
+		// has ended: a stream is held by an advisory lock.
+		var held int
+		if err := b.pool.QueryRow(t.Context(), `
+			SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+			 WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()`).Scan(&held); err != nil {
+			t.Fatal(err)
+		}
+		return pending == 0 && held == 0
 	})
 	return h
 }
