@@ -43,23 +43,14 @@ func TestBoardAlertFooterInBrowser(t *testing.T) {
 	t.Cleanup(pagerduty.Close)
 
 	upstream, flip := boardUpstream(t)
-	port := freePort(t)
 	cfg := alertConfig(t, boardConfig(t, upstream.URL))
-	environ := fakeEnv(map[string]string{
-		"DATABASE_URL": storetest.NewDatabase(t), "PORT": port, "WALNUT_LOG_LEVEL": "error",
+	s := serveOn(t, freePort(t), map[string]string{
+		"DATABASE_URL": storetest.NewDatabase(t), "WALNUT_LOG_LEVEL": "error",
 		"PAGERDUTY_ROUTING_KEY": routingKey, "PAGERDUTY_EVENTS_URL": pagerduty.URL,
 		"WALNUT_PASSWORD": "board-password", "WALNUT_KIOSK_TOKEN": "tv-token",
-	})
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	var logs storetest.Buffer
-	served := make(chan int, 1)
-	go func() { served <- run(serveCtx, []string{"serve", "--config", cfg}, io.Discard, &logs, environ) }()
-	t.Cleanup(func() {
-		stopServe()
-		<-served
-	})
-	base := "http://127.0.0.1:" + port
-	waitHealthy(t, base, served, &logs)
+	}, "serve", "--config", cfg)
+	s.waitHealthy(t)
+	base := s.base
 
 	browser := newBrowser(t, chromium)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
@@ -67,7 +58,7 @@ func TestBoardAlertFooterInBrowser(t *testing.T) {
 		ctx, cancel := context.WithTimeout(browser, browserStepGuard)
 		defer cancel()
 		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v\nPagerDuty events: %d\nserver log:\n%s", name, err, events.Load(), logs.String())
+			t.Fatalf("%s: %v\nPagerDuty events: %d", name, err, events.Load())
 		}
 	}
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -58,16 +57,6 @@ func artifactDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // boardUpstream answers /ok/*, /down/*, /building/* with 200, 503 and 202,
@@ -140,32 +129,22 @@ func TestBoardInBrowser(t *testing.T) {
 	}
 	chromium := chromiumPath(t)
 	upstream, flip := boardUpstream(t)
-	port := freePort(t)
 	cfg := boardConfig(t, upstream.URL)
-	environ := fakeEnv(map[string]string{
-		"DATABASE_URL": storetest.NewDatabase(t), "PORT": port, "WALNUT_LOG_LEVEL": "warn",
-	})
+	port := freePort(t)
+	vars := map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "WALNUT_LOG_LEVEL": "warn"}
 
 	// Someone on support today, imported as a user would.
 	today := time.Now()
 	roster := writeFile(t, "roster.csv", fmt.Sprintf("start,end,person,contact\n%s,%s,Ada Lovelace,@ada\n",
 		today.AddDate(0, 0, -2).Format(time.DateOnly), today.AddDate(0, 0, 4).Format(time.DateOnly)))
 	var rosterErr storetest.Buffer
-	if code := run(context.Background(), []string{"roster", "import", roster}, io.Discard, &rosterErr, environ); code != exitOK {
+	if code := run(context.Background(), []string{"roster", "import", roster}, io.Discard, &rosterErr, fakeEnv(vars)); code != exitOK {
 		t.Fatalf("roster import: exit %d: %s", code, rosterErr.String())
 	}
 
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	defer stopServe()
-	var logs storetest.Buffer
-	served := make(chan int, 1)
-	go func() { served <- run(serveCtx, []string{"serve", "--config", cfg}, io.Discard, &logs, environ) }()
-	defer func() {
-		stopServe()
-		<-served
-	}()
-	base := "http://127.0.0.1:" + port
-	waitHealthy(t, base, served, &logs)
+	first := serveOn(t, port, vars, "serve", "--config", cfg)
+	first.waitHealthy(t)
+	base := first.base
 
 	browser := newBrowser(t, chromium)
 	// Each step is bounded by a hang guard, not a deadline: on a busy
@@ -177,7 +156,7 @@ func TestBoardInBrowser(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v\nserver log:\n%s", name, err, logs.String())
+			t.Fatalf("%s: %v", name, err)
 		}
 		t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
 	}
@@ -229,11 +208,9 @@ func TestBoardInBrowser(t *testing.T) {
 	}
 
 	// Stop the server: the stream ends and the page says so loudly.
-	stopServe()
-	if code := <-served; code != exitOK {
+	if code := first.stop(); code != exitOK {
 		t.Errorf("serve exited %d", code)
 	}
-	served <- exitOK // for the deferred wait
 	step("stale warning", chromedp.WaitVisible(chromedp.CSS(`#stale`)))
 	var text string
 	step("stale text", into(&text, chromedp.Text(chromedp.CSS(`#stale`))))
@@ -247,11 +224,7 @@ func TestBoardInBrowser(t *testing.T) {
 
 	// A new process (a deploy) on the same port: the page reconnects with
 	// its backoff, sees another instance, and reloads itself.
-	restartCtx, stopRestart := context.WithCancel(context.Background())
-	restarted := make(chan int, 1)
-	go func() { restarted <- run(restartCtx, []string{"serve", "--config", cfg}, io.Discard, &logs, environ) }()
-	defer func() { stopRestart(); <-restarted }()
-	waitHealthy(t, base, restarted, &logs)
+	serveOn(t, port, vars, "serve", "--config", cfg).waitHealthy(t)
 	reloadCtx, cancelReload := context.WithTimeout(browser, browserStepGuard)
 	defer cancelReload()
 	for {
@@ -264,7 +237,7 @@ func TestBoardInBrowser(t *testing.T) {
 			break
 		}
 		if reloadCtx.Err() != nil {
-			t.Fatalf("reload after the restart: %v\nserver log:\n%s", err, logs.String())
+			t.Fatalf("reload after the restart: %v", err)
 		}
 	}
 	// Probe times from before the restart are stale for a moment, until
@@ -273,29 +246,6 @@ func TestBoardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-slug=flip][data-state=notok]`)),
 		void(chromedp.Poll[bool](`document.getElementById('stale').hidden`, chromedp.WithPollingTimeout(browserStepGuard))),
 	)
-}
-
-// waitHealthy polls /healthz until the server answers, or fails when it
-// exits first. On a failure the test logs what serve logged.
-func waitHealthy(t *testing.T, base string, served <-chan int, logs *storetest.Buffer) {
-	t.Helper()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("serve's log:\n%s", logs.String())
-		}
-	})
-	storetest.WaitFor(t, "serve to answer /healthz", func() bool {
-		// Peeked, not received: the test's deferred stop waits for it.
-		if len(served) > 0 {
-			t.Fatal("serve exited before answering /healthz")
-		}
-		resp, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 }
 
 // void drops an action's value, to run it among others.

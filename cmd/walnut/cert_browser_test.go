@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -83,7 +82,6 @@ func TestCertificateLineInBrowser(t *testing.T) {
 	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 sites:
   - name: Internal API
@@ -93,20 +91,9 @@ sites:
     timeout: 2s
     tls: {ca: %q}
 `, upstream.URL+"/health", caFile))
-	environ := fakeEnv(map[string]string{
-		"DATABASE_URL": storetest.NewDatabase(t), "PORT": port, "WALNUT_LOG_LEVEL": "warn",
-	})
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	defer stopServe()
-	var logs storetest.Buffer
-	served := make(chan int, 1)
-	go func() { served <- run(serveCtx, []string{"serve", "--config", cfg}, io.Discard, &logs, environ) }()
-	defer func() {
-		stopServe()
-		<-served
-	}()
-	base := "http://127.0.0.1:" + port
-	waitHealthy(t, base, served, &logs)
+	s := serveOn(t, freePort(t), map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "WALNUT_LOG_LEVEL": "warn"}, "serve", "--config", cfg)
+	s.waitHealthy(t)
+	base := s.base
 
 	browser := newBrowser(t, chromium)
 	ctx, cancel := context.WithTimeout(browser, browserStepGuard)
@@ -125,7 +112,7 @@ sites:
 		into(&png, chromedp.CaptureScreenshot()),
 	)
 	if err != nil {
-		t.Fatalf("board: %v\nserver log:\n%s", err, logs.String())
+		t.Fatalf("board: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(artifactDir(t), "board-cert.png"), png, 0o644); err != nil {
 		t.Fatal(err)

@@ -138,17 +138,8 @@ sites:
 // points at its own upstream: green without the network.
 func TestDemoTCPSite(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
-	environ := fakeEnv(map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "PORT": port})
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{base: "http://127.0.0.1:" + port, log: &storetest.Buffer{}, done: make(chan int, 1), cancel: cancel}
-	go func() {
-		s.done <- run(ctx, []string{"serve", "--demo", "--config", "../../walnut.example.yaml"}, s.log, s.log, environ)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-s.done
-	})
+	s := serveOn(t, freePort(t), map[string]string{"DATABASE_URL": storetest.NewDatabase(t)},
+		"serve", "--demo", "--config", "../../walnut.example.yaml")
 	s.waitFor(t, "the orders database to be ok", func() bool {
 		st, _ := siteAPI(s.base, "orders-database", "")
 		return st == "ok"

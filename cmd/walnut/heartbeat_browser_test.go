@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,7 +27,6 @@ func TestHeartbeatTileInBrowser(t *testing.T) {
 	}
 	chromium := chromiumPath(t)
 	upstream, _ := boardUpstream(t)
-	port := freePort(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 sites:
   - {name: Checkout API, group: Our apps, url: %q, interval: 5s, timeout: 5s}
@@ -36,21 +34,12 @@ sites:
     group: Our apps
     heartbeat: {every: 2s, grace: 1s, token: "${BILLING_HEARTBEAT_TOKEN}"}
 `, upstream.URL+"/ok/1"))
-	environ := fakeEnv(map[string]string{
-		"DATABASE_URL": storetest.NewDatabase(t), "PORT": port, "WALNUT_LOG_LEVEL": "warn",
+	s := serveOn(t, freePort(t), map[string]string{
+		"DATABASE_URL": storetest.NewDatabase(t), "WALNUT_LOG_LEVEL": "warn",
 		"BILLING_HEARTBEAT_TOKEN": workerToken,
-	})
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	defer stopServe()
-	var logs storetest.Buffer
-	served := make(chan int, 1)
-	go func() { served <- run(serveCtx, []string{"serve", "--config", cfg}, io.Discard, &logs, environ) }()
-	defer func() {
-		stopServe()
-		<-served
-	}()
-	base := "http://127.0.0.1:" + port
-	waitHealthy(t, base, served, &logs)
+	}, "serve", "--config", cfg)
+	s.waitHealthy(t)
+	base := s.base
 
 	// The job: it calls in twice a second, as a busy worker's loop might,
 	// until the test stops it.
@@ -84,7 +73,7 @@ sites:
 		defer cancel()
 		start := time.Now()
 		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v\nserver log:\n%s", name, err, logs.String())
+			t.Fatalf("%s: %v", name, err)
 		}
 		t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -215,9 +214,7 @@ func TestServeHeartbeatRestart(t *testing.T) {
 		t.Fatalf("%d %s", code, body)
 	}
 	a.waitFor(t, "cron ok", func() bool { st, _ := siteAPI(a.base, "cron", ""); return st == "ok" })
-	a.cancel()
-	<-a.done
-	a.done <- 0 // for the cleanup
+	a.stop()
 
 	// An hour and a quarter passes in the database.
 	pool := storetest.Connect(t, dbURL)
@@ -235,22 +232,8 @@ func TestServeHeartbeatRestart(t *testing.T) {
 // --demo feeds: it goes pending when a run starts and ok when it ends.
 func TestDemoFeedsBillingWorker(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	environ := fakeEnv(map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "PORT": port})
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{base: "http://127.0.0.1:" + port, log: &storetest.Buffer{}, done: make(chan int, 1), cancel: cancel}
-	go func() {
-		s.done <- run(ctx, []string{"serve", "--demo", "--config", "../../walnut.example.yaml"}, s.log, s.log, environ)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-s.done
-	})
+	s := serveOn(t, freePort(t), map[string]string{"DATABASE_URL": storetest.NewDatabase(t)},
+		"serve", "--demo", "--config", "../../walnut.example.yaml")
 	seen := map[string]bool{}
 	s.waitFor(t, "the billing worker's run to start and end", func() bool {
 		st, _ := siteAPI(s.base, "billing-worker", "")

@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -136,90 +134,6 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 }
 
-// served is a walnut serve running in the test, on a fresh database.
-type served struct {
-	base   string
-	log    *storetest.Buffer
-	done   chan int
-	cancel context.CancelFunc
-}
-
-func startServe(t *testing.T, cfg string) *served {
-	t.Helper()
-	return startServeOn(t, cfg, storetest.NewDatabase(t))
-}
-
-// startServeOn runs serve on a database of the caller's, so that several
-// instances can share one.
-func startServeOn(t *testing.T, cfg, databaseURL string) *served {
-	t.Helper()
-	return startServeWith(t, cfg, databaseURL, nil)
-}
-
-// startServeWith runs serve with more environment variables.
-func startServeWith(t *testing.T, cfg, databaseURL string, vars map[string]string) *served {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	all := map[string]string{"DATABASE_URL": databaseURL, "PORT": port}
-	for k, v := range vars {
-		all[k] = v
-	}
-	environ := fakeEnv(all)
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{base: "http://127.0.0.1:" + port, log: &storetest.Buffer{}, done: make(chan int, 1), cancel: cancel}
-	go func() { s.done <- run(ctx, []string{"serve", "--config", cfg}, s.log, s.log, environ) }()
-	t.Cleanup(func() {
-		cancel()
-		<-s.done
-		if t.Failed() {
-			t.Logf("serve's log:\n%s", s.log.String())
-		}
-	})
-	return s
-}
-
-// states returns the API's state of each site.
-func (s *served) states() map[string]string {
-	var sites []struct{ Slug, State string }
-	resp, err := http.Get(s.base + "/api/v1/sites")
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	if json.NewDecoder(resp.Body).Decode(&sites) != nil {
-		return nil
-	}
-	out := map[string]string{}
-	for _, site := range sites {
-		out[site.Slug] = site.State
-	}
-	return out
-}
-
-// waitFor polls until cond holds, failing the test if serve exits first.
-func (s *served) waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	storetest.WaitFor(t, what, func() bool {
-		select {
-		case code := <-s.done:
-			s.done <- code // for the cleanup, which waits for it
-			t.Fatalf("serve exited with %d while waiting for %s", code, what)
-		default:
-		}
-		return cond()
-	})
-}
-
-func (s *served) waitState(t *testing.T, slug, want string) {
-	t.Helper()
-	s.waitFor(t, slug+" "+want, func() bool { return s.states()[slug] == want })
-}
-
 // TestServeEndToEnd runs walnut serve as a user would, against a real
 // database and an upstream the test flips, and follows the flip through the
 // API.
@@ -250,11 +164,9 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	}
 
-	s.cancel()
-	if code := <-s.done; code != 0 {
-		t.Fatalf("serve exited with %d after shutdown:\n%s", code, s.log.String())
+	if code := s.stop(); code != 0 {
+		t.Fatalf("serve exited with %d after shutdown", code)
 	}
-	s.done <- 0 // for the cleanup
 }
 
 // TestServeReload changes the config under a running serve: a new site is
@@ -350,9 +262,7 @@ func TestServeInstancesSplitSites(t *testing.T) {
 		return len(a.states()) == 6
 	})
 
-	a.cancel()
-	<-a.done
-	a.done <- 0 // for the cleanup
+	a.stop()
 	b.waitFor(t, "the survivor to hold every site", func() bool {
 		sh := shares()
 		return len(sh) == 1 && sumOf(sh) == 6

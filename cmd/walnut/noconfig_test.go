@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -21,17 +18,7 @@ func TestServeWithoutConfig(t *testing.T) {
 	if _, err := os.Stat(defaultConfigPath); err == nil {
 		t.Skip("a walnut.yaml sits in the test's directory")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{base: "http://127.0.0.1:" + port, log: &storetest.Buffer{}, done: make(chan int, 1), cancel: cancel}
-	environ := fakeEnv(map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "PORT": port})
-	go func() { s.done <- run(ctx, []string{"serve"}, s.log, s.log, environ) }()
-	t.Cleanup(func() { cancel(); <-s.done })
+	s := serveOn(t, freePort(t), map[string]string{"DATABASE_URL": storetest.NewDatabase(t)}, "serve")
 
 	var page string
 	s.waitFor(t, "the empty board", func() bool {

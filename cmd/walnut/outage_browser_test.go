@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/walnut-board/walnut/store/pglocal"
-	"github.com/walnut-board/walnut/store/storetest"
 )
 
 // TestBoardSurvivesDatabaseOutage runs walnut serve on a PostgreSQL of the
@@ -56,23 +54,12 @@ func TestBoardSurvivesDatabaseOutage(t *testing.T) {
 	for i := range 4 {
 		fmt.Fprintf(&cfg, "  - {name: \"App %d\", slug: app-%d, url: %q}\n", i, i, upstream.URL+"/ok/"+fmt.Sprint(i))
 	}
-	port := freePort(t)
-	environ := fakeEnv(map[string]string{
-		"DATABASE_URL": cluster.URL("walnut"), "PORT": port, "WALNUT_LOG_LEVEL": "error",
+	s := serveOn(t, freePort(t), map[string]string{
+		"DATABASE_URL": cluster.URL("walnut"), "WALNUT_LOG_LEVEL": "error",
 		"WALNUT_PASSWORD": "secret", "WALNUT_KIOSK_TOKEN": "tv-token",
-	})
-	serveCtx, stopServe := context.WithCancel(ctx)
-	var logs storetest.Buffer
-	served := make(chan int, 1)
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		served <- run(serveCtx, []string{"serve", "--config", writeConfig(t, cfg.String())}, io.Discard, &logs, environ)
-	}()
-	// Not on served: waitHealthy may have taken its value.
-	defer func() { stopServe(); <-exited }()
-	base := "http://127.0.0.1:" + port
-	waitHealthy(t, base, served, &logs)
+	}, "serve", "--config", writeConfig(t, cfg.String()))
+	s.waitHealthy(t)
+	base := s.base
 
 	browser := newBrowser(t, chromium)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
@@ -80,7 +67,7 @@ func TestBoardSurvivesDatabaseOutage(t *testing.T) {
 		ctx, cancel := context.WithTimeout(browser, browserStepGuard)
 		defer cancel()
 		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v\nserver log:\n%s", name, err, logs.String())
+			t.Fatalf("%s: %v", name, err)
 		}
 	}
 	allOK := `document.querySelectorAll('[data-testid=tile][data-state=ok]').length === 4`
@@ -134,7 +121,7 @@ func TestBoardSurvivesDatabaseOutage(t *testing.T) {
 			break
 		}
 		if backCtx.Err() != nil {
-			t.Fatalf("the tiles did not come back by themselves: %v\nserver log:\n%s", err, logs.String())
+			t.Fatalf("the tiles did not come back by themselves: %v", err)
 		}
 	}
 	step("live again", chromedp.WaitVisible(chromedp.CSS(`body.is-live`)))

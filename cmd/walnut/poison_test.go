@@ -69,11 +69,9 @@ func TestServeUnstorableUpstreamText(t *testing.T) {
 		t.Errorf("/healthz: %d %s", resp.StatusCode, body)
 	}
 
-	s.cancel()
-	if code := <-s.done; code != 0 {
-		t.Fatalf("serve exited with %d:\n%s", code, s.log.String())
+	if code := s.stop(); code != 0 {
+		t.Fatalf("serve exited with %d", code)
 	}
-	s.done <- 0 // for the cleanup
 	log := s.log.String()
 	var stop struct {
 		Msg     string
