@@ -167,7 +167,7 @@ func (h *Heartbeats) Receive(ctx context.Context, slug, token string, rep Report
 		return Receipt{}, ErrHeartbeatToken
 	}
 	now := h.now()
-	p := store.Probe{SiteID: e.site.ID, At: now, State: rep.State, Latency: rep.Duration}
+	p := store.Probe{SiteID: e.site.ID, Slug: slug, At: now, State: rep.State, Latency: rep.Duration}
 	if rep.Reason != "" {
 		p.Reason = e.scrub.clean(rep.Reason)
 	}

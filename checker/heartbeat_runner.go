@@ -59,7 +59,7 @@ func (r *heartbeatRunner) watch(ctx context.Context, start time.Time) (crashed b
 			crashed = true
 			reason := r.scrub.clean(fmt.Sprintf("checker crashed: %v", v))
 			r.logger.Error("heartbeat runner crashed", "reason", reason, "stack", string(debug.Stack()))
-			r.sink.Add(store.Probe{SiteID: r.site.ID, At: r.opts.Now(), State: store.StateNotOK, Reason: reason})
+			r.sink.Add(store.Probe{SiteID: r.site.ID, Slug: r.site.Slug, At: r.opts.Now(), State: store.StateNotOK, Reason: reason})
 		}
 	}()
 	hb := r.site.Heartbeat
@@ -120,7 +120,7 @@ func (r *heartbeatRunner) watch(ctx context.Context, start time.Time) (crashed b
 			reason = "no heartbeat for " + formatPending(now.Sub(last))
 		}
 		r.logger.Debug("heartbeat overdue", "reason", reason)
-		r.sink.Add(store.Probe{SiteID: r.site.ID, At: now, State: store.StateNotOK, Reason: reason})
+		r.sink.Add(store.Probe{SiteID: r.site.ID, Slug: r.site.Slug, At: now, State: store.StateNotOK, Reason: reason})
 		silentAt = now
 	}
 }

@@ -75,7 +75,7 @@ func Check(ctx context.Context, client *http.Client, site Site, now func() time.
 		if now == nil {
 			now = time.Now
 		}
-		return Result{Probe: store.Probe{SiteID: site.ID, At: now(), State: store.StateNotOK, Reason: newScrubber(site, nil).clean(err.Error())}}
+		return Result{Probe: store.Probe{SiteID: site.ID, Slug: site.Slug, At: now(), State: store.StateNotOK, Reason: newScrubber(site, nil).clean(err.Error())}}
 	}
 	o := probe(ctx, client, conf, site, now, newScrubber(site, nil))
 	return Result{Probe: o.probe, Cert: o.cert}
@@ -108,7 +108,7 @@ func probe(ctx context.Context, client *http.Client, conf *tls.Config, site Site
 	if client == nil {
 		client = NewClient()
 	}
-	p := store.Probe{SiteID: site.ID, At: now()}
+	p := store.Probe{SiteID: site.ID, Slug: site.Slug, At: now()}
 	notOK := func(reason string) outcome {
 		p.State = store.StateNotOK
 		p.Reason = scrub.clean(reason)

@@ -298,7 +298,7 @@ func (r *Runner) probeJob(ctx context.Context, due time.Time) {
 func (r *Runner) probeAndSend(ctx context.Context) bool {
 	var out outcome
 	if r.tlsErr != nil {
-		out.probe = store.Probe{SiteID: r.site.ID, At: r.opts.Now(), State: store.StateNotOK, Reason: r.scrub.clean(r.tlsErr.Error())}
+		out.probe = store.Probe{SiteID: r.site.ID, Slug: r.site.Slug, At: r.opts.Now(), State: store.StateNotOK, Reason: r.scrub.clean(r.tlsErr.Error())}
 	} else {
 		out = probe(ctx, r.client, r.tlsConf, r.site, r.opts.Now, r.scrub)
 	}
@@ -368,6 +368,7 @@ func (r *Runner) recordCrash(v any, stack []byte) {
 	}()
 	r.sink.Add(store.Probe{
 		SiteID: r.site.ID,
+		Slug:   r.site.Slug,
 		At:     r.opts.Now(),
 		State:  store.StateNotOK,
 		Reason: reason,

@@ -18,7 +18,7 @@ import (
 // connection is up. A refusal or a timeout is notok with a short reason.
 // HTTPStatus stays 0: there is no HTTP here; TTFB is the latency.
 func probeTCP(ctx context.Context, conf *tls.Config, site Site, now func() time.Time, scrub scrubber) outcome {
-	p := store.Probe{SiteID: site.ID, At: now()}
+	p := store.Probe{SiteID: site.ID, Slug: site.Slug, At: now()}
 	notOK := func(reason string) outcome {
 		p.State = store.StateNotOK
 		p.Reason = scrub.clean(reason)

@@ -11,7 +11,11 @@ import (
 
 // Probe is one check of one site, as written to the probes table.
 type Probe struct {
-	SiteID     int32
+	SiteID int32
+	// Slug is the site's, set by the checker for what reads probes on
+	// their way to the writer (the metrics' labels). It is not stored:
+	// rows key by SiteID, and probes read back leave it empty.
+	Slug       string
 	At         time.Time // when the probe started
 	State      State
 	HTTPStatus int // 0 when the request never got a response

@@ -369,7 +369,7 @@ const rejectedPrefix = "probe could not be stored: "
 // means the database went away meanwhile: the probe is to be tried again.
 func (w *Writer) reject(ctx context.Context, p Probe, cause error) error {
 	why := rejection(cause)
-	verdict := Probe{SiteID: p.SiteID, At: p.At, State: StateNotOK, Reason: rejectedPrefix + why}
+	verdict := Probe{SiteID: p.SiteID, Slug: p.Slug, At: p.At, State: StateNotOK, Reason: rejectedPrefix + why}
 	err := w.attempt(ctx, []Probe{verdict})
 	if err != nil && !permanent(err) {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"math"
-	"sync/atomic"
 
 	"github.com/walnut-board/walnut/metrics"
 	"github.com/walnut-board/walnut/store"
@@ -13,13 +12,10 @@ import (
 type observedSink struct {
 	next    *store.Writer
 	metrics *metrics.Metrics
-	// slugs maps site ids to slugs for the metrics' labels; a reload
-	// swaps it whole.
-	slugs *atomic.Pointer[map[int32]string]
 }
 
 func (s observedSink) Add(p store.Probe) {
-	s.metrics.ObserveProbe((*s.slugs.Load())[p.SiteID], string(p.State), p.Latency)
+	s.metrics.ObserveProbe(p.Slug, string(p.State), p.Latency)
 	s.next.Add(p)
 }
 

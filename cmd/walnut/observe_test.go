@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,20 +79,20 @@ func grepLines(s, sub string) string {
 func TestReloadForgetsRemovedSites(t *testing.T) {
 	t.Parallel()
 	m := metrics.New()
-	var slugs atomic.Pointer[map[int32]string]
-	r := &reloader{store: store.New(storetest.Pool(t)), slugs: &slugs, metrics: m, logger: slog.New(slog.DiscardHandler)}
+	r := &reloader{store: store.New(storetest.Pool(t)), metrics: m, logger: slog.New(slog.DiscardHandler)}
 	apply := func(yaml string) {
 		t.Helper()
 		cfg, err := loadConfig("", fakeEnv(map[string]string{"WALNUT_CONFIG_YAML": yaml}), recipes.Builtin())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.apply(t.Context(), cfg); err != nil {
+		sites, err := r.apply(t.Context(), cfg)
+		if err != nil {
 			t.Fatal(err)
 		}
 		// A probe of every site, labelled as observedSink labels it.
-		for _, slug := range *slugs.Load() {
-			m.ObserveProbe(slug, "ok", time.Millisecond)
+		for _, s := range sites {
+			m.ObserveProbe(s.Slug, "ok", time.Millisecond)
 		}
 	}
 
@@ -108,5 +107,19 @@ func TestReloadForgetsRemovedSites(t *testing.T) {
 	}
 	if !strings.Contains(out, `walnut_probes_total{site="api",state="ok"} 2`) {
 		t.Errorf("the kept site lost its series:\n%s", grepLines(out, "walnut_probes_total"))
+	}
+}
+
+// TestObservedSinkLabelsBySlug: a probe is counted under the slug it
+// carries, with no map from site ids to slugs to keep in step with
+// reloads.
+func TestObservedSinkLabelsBySlug(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	// The writer is not run: Add only queues the probe.
+	w := store.NewWriter(store.New(storetest.Pool(t)), slog.New(slog.DiscardHandler), store.WriterOptions{})
+	observedSink{next: w, metrics: m}.Add(store.Probe{SiteID: 41, Slug: "billing-eu", State: store.StateNotOK, Latency: time.Millisecond})
+	if out := scrape(t, m); !strings.Contains(out, `walnut_probes_total{site="billing-eu",state="notok"} 1`) {
+		t.Errorf("the probe is not counted under its slug:\n%s", grepLines(out, "walnut_probes_total"))
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,7 +29,10 @@ type reloader struct {
 	lookup env
 	store  *store.Store
 	placer *checker.Placer
-	slugs  *atomic.Pointer[map[int32]string]
+	// slugs are the sites of the config applied last, whose metrics a
+	// reload that drops one forgets; apply runs at start, then only on
+	// run's goroutine.
+	slugs map[string]bool
 	// metrics loses the series of the sites a reload removes; nil: none.
 	metrics *metrics.Metrics
 	logger  *slog.Logger
@@ -67,18 +69,19 @@ func (r *reloader) apply(ctx context.Context, cfg *config.Config) ([]checker.Sit
 		}
 	}
 	sites := make([]checker.Site, len(cfg.Sites))
-	slugs := make(map[int32]string, len(ids))
+	slugs := make(map[string]bool, len(cfg.Sites))
 	for i, s := range cfg.Sites {
 		sites[i] = checkerSite(s, ids[s.Slug], recs[i])
-		slugs[ids[s.Slug]] = s.Slug
+		slugs[s.Slug] = true
 	}
-	if old := r.slugs.Swap(&slugs); old != nil && r.metrics != nil {
-		for _, slug := range *old {
-			if _, kept := ids[slug]; !kept {
+	if r.metrics != nil {
+		for slug := range r.slugs {
+			if !slugs[slug] {
 				r.metrics.ForgetSite(slug)
 			}
 		}
 	}
+	r.slugs = slugs
 	if r.heartbeats != nil {
 		r.heartbeats.SetSites(sites)
 	}

@@ -13,7 +13,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/walnut-board/walnut/checker"
@@ -110,14 +109,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	observeWriter(mtr, writer)
 	storage := web.NewStorageWatch(web.StorageWatchOptions{Sizer: st, Budget: budget, Logger: logger.With("component", "storage")})
 	observeStorage(mtr, storage, budget)
-	var slugs atomic.Pointer[map[int32]string]
 	ntf, err := newNotifier(st, lookup, logger.With("component", "notify"))
 	if err != nil {
 		ln.Close()
 		fmt.Fprintln(stderr, "walnut serve:", err)
 		return exitError
 	}
-	sink := observedSink{next: writer, metrics: mtr, slugs: &slugs}
+	sink := observedSink{next: writer, metrics: mtr}
 	// Heartbeat calls take the runners' way to the writer, so maintenance
 	// windows and metrics apply to them alike.
 	heartbeats := checker.NewHeartbeats(sink, st, logger.With("component", "heartbeat"), checker.HeartbeatOptions{
@@ -137,7 +135,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	place := checker.NewPlacer(st, chk, checker.PlacerOptions{Owner: instance, Logger: logger.With("component", "lease")})
 	rl := &reloader{
 		path: configPath(*path, lookup), lookup: lookup, store: st, placer: place,
-		slugs: &slugs, metrics: mtr, logger: logger.With("component", "config"), notify: ntf,
+		metrics: mtr, logger: logger.With("component", "config"), notify: ntf,
 		heartbeats: heartbeats,
 		oncall: oncall.New(oncall.Options{
 			Token: lookup.get("PAGERDUTY_API_TOKEN"), APIURL: lookup.get("PAGERDUTY_API_URL"),
