@@ -139,24 +139,9 @@ func (h *Hub) watchAlerts(ctx context.Context) {
 	if every <= 0 {
 		every = alertsEvery
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	failed := false // the last read failed: log once per run of failures
-	for {
-		err := h.refreshAlerts(ctx, every)
-		switch {
-		case err != nil && ctx.Err() == nil && !failed:
-			h.opts.Logger.WarnContext(ctx, "live board: read alert health", "error", err)
-			failed = true
-		case err == nil:
-			failed = false
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	runEvery(ctx, every, h.opts.Logger, "live board: read alert health", func(ctx context.Context) error {
+		return h.refreshAlerts(ctx, every)
+	})
 }
 
 func (h *Hub) refreshAlerts(ctx context.Context, timeout time.Duration) error {

@@ -70,24 +70,7 @@ func NewStorageWatch(opts StorageWatchOptions) *StorageWatch {
 
 // Run reads the size at once and then every Every until ctx ends.
 func (w *StorageWatch) Run(ctx context.Context) {
-	t := time.NewTicker(w.opts.Every)
-	defer t.Stop()
-	failing := false // log once per run of failures
-	for {
-		err := w.Refresh(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil && !failing:
-			w.opts.Logger.WarnContext(ctx, "read the database's size", "error", err)
-			failing = true
-		case err == nil:
-			failing = false
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	runEvery(ctx, w.opts.Every, w.opts.Logger, "read the database's size", w.Refresh)
 }
 
 // Refresh reads the size now.
