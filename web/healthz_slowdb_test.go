@@ -122,15 +122,6 @@ func TestSlowDatabase(t *testing.T) {
 // slowGet GETs url; a minute without an answer fails the test as a hang.
 func slowGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	client := &http.Client{Timeout: time.Minute}
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	return resp.StatusCode, string(b)
+	resp, body := getWith(t, &http.Client{Timeout: time.Minute}, url)
+	return resp.StatusCode, body
 }

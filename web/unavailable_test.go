@@ -61,20 +61,12 @@ func (f *flakyStore) Listen(ctx context.Context, _ []string, opts store.ListenOp
 
 func getDoc(t *testing.T, c *http.Client, url string) (*http.Response, *goquery.Document, string) {
 	t.Helper()
-	resp, err := c.Get(url)
+	resp, body := getWith(t, c, url)
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, doc, string(b)
+	return resp, doc, body
 }
 
 // TestBoardWhenDatabaseUnreachable loads the board, a kiosk's board and a
