@@ -8,6 +8,9 @@
 // at a server of your own instead; its user needs CREATEDB. With -short,
 // database tests are skipped.
 //
+// Beside the databases: WaitFor, a bounded poll for state a test cannot be
+// signalled about, and Clock, a time the test moves by hand.
+//
 //	func TestMain(m *testing.M) { storetest.Main(m) }
 //
 //	func TestSomething(t *testing.T) {
