@@ -30,9 +30,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/walnut-board/walnut/store"
+	"github.com/walnut-board/walnut/store/dbstat"
 	"github.com/walnut-board/walnut/store/pglocal"
 )
 
@@ -146,17 +145,17 @@ func history(ctx context.Context, o *historyOptions, ephemeral, keep bool) (hist
 		return res, err
 	}
 	defer st.Close()
-	pool, err := pgxpool.New(ctx, url)
+	pool, err := dbstat.Open(ctx, url)
 	if err != nil {
-		return res, fmt.Errorf("connect to database: %w", err)
+		return res, err
 	}
 	defer pool.Close()
 	if err := st.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
 		return res, err
 	}
-	var existing int
-	if err := pool.QueryRow(ctx, "SELECT count(*) FROM sites").Scan(&existing); err != nil {
-		return res, fmt.Errorf("count sites: %w", err)
+	existing, err := pool.Sites(ctx)
+	if err != nil {
+		return res, err
 	}
 	if existing > 0 {
 		return res, fmt.Errorf("the database already has %d sites: give the history mode an empty database, its sizes are the whole database's", existing)
@@ -487,51 +486,29 @@ func (g *siteGen) probe() store.Probe {
 
 // vacuumSize VACUUM ANALYZEs the database and returns its size: what the
 // host bills for, free space inside tables included.
-func vacuumSize(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
-	if _, err := pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
-		return 0, fmt.Errorf("vacuum: %w", err)
+func vacuumSize(ctx context.Context, pool *dbstat.DB) (int64, error) {
+	if err := pool.Vacuum(ctx); err != nil {
+		return 0, err
 	}
-	var n int64
-	if err := pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n); err != nil {
-		return 0, fmt.Errorf("database size: %w", err)
-	}
-	return n, nil
+	return pool.Size(ctx)
 }
 
-func walLSN(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
-	var n int64
-	if err := pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint").Scan(&n); err != nil {
-		return 0, fmt.Errorf("read the WAL position: %w", err)
-	}
-	return n, nil
+func walLSN(ctx context.Context, pool *dbstat.DB) (int64, error) {
+	return pool.WALPosition(ctx)
 }
 
 // tableSizes is each table's size with its indexes and TOAST, a
 // partitioned table's with all its partitions'.
-func tableSizes(ctx context.Context, pool *pgxpool.Pool) ([]tableSize, error) {
-	rows, err := pool.Query(ctx, `
-SELECT c.relname,
-       CASE WHEN c.relkind = 'p'
-            THEN (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t)
-            ELSE pg_total_relation_size(c.oid)
-       END::bigint AS bytes
-  FROM pg_class c
- WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-   AND c.relnamespace = 'public'::regnamespace
- ORDER BY 2 DESC, 1`)
+func tableSizes(ctx context.Context, pool *dbstat.DB) ([]tableSize, error) {
+	tables, err := pool.Tables(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("table sizes: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []tableSize
-	for rows.Next() {
-		var t tableSize
-		if err := rows.Scan(&t.name, &t.bytes); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
+	out := make([]tableSize, len(tables))
+	for i, t := range tables {
+		out[i] = tableSize{name: t.Name, bytes: t.Bytes}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func printHistory(w io.Writer, r historyResult) {

@@ -37,8 +37,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/walnut-board/walnut/store/dbstat"
 	"github.com/walnut-board/walnut/store/pglocal"
 )
 
@@ -217,11 +216,11 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 		return res, err
 	}
 	dbURL := cluster.URL("walnut")
-	db, err := pgx.Connect(ctx, dbURL)
+	db, err := dbstat.Open(ctx, dbURL)
 	if err != nil {
 		return res, err
 	}
-	defer db.Close(context.WithoutCancel(ctx))
+	defer db.Close()
 
 	// The fake upstream.
 	up, err := startUpstream(cfg)
@@ -407,26 +406,14 @@ func runOne(ctx context.Context, cfg config, spec runSpec) (res result, err erro
 // when the probe begins, before the request) minus its due time. Every due
 // time in the window without a probe counts as missed, and a missed probe is
 // not on time.
-func measureProbes(ctx context.Context, db *pgx.Conn, spec runSpec, winStart, winEnd time.Time, res *result) error {
-	rows, err := db.Query(ctx, `SELECT s.slug, p.at, p.state::text FROM probes p JOIN sites s ON s.id = p.site_id ORDER BY p.site_id, p.at`)
+func measureProbes(ctx context.Context, db *dbstat.DB, spec runSpec, winStart, winEnd time.Time, res *result) error {
+	probes, err := db.Probes(ctx)
 	if err != nil {
-		return fmt.Errorf("read probes: %w", err)
+		return err
 	}
-	type probeRow struct {
-		at time.Time
-		ok bool
-	}
-	bySite := map[string][]probeRow{}
-	for rows.Next() {
-		var slug, state string
-		var at time.Time
-		if err := rows.Scan(&slug, &at, &state); err != nil {
-			return err
-		}
-		bySite[slug] = append(bySite[slug], probeRow{at, state == "ok"})
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read probes: %w", err)
+	bySite := map[string][]dbstat.Probe{}
+	for _, p := range probes {
+		bySite[p.Slug] = append(bySite[p.Slug], p)
 	}
 	iv := spec.interval
 	var late []float64
@@ -443,15 +430,15 @@ func measureProbes(ctx context.Context, db *pgx.Conn, spec runSpec, winStart, wi
 		res.expected += k1 - k0 + 1
 		seen := map[int]bool{}
 		for _, p := range bySite[slug] {
-			k := int(math.Floor(float64(p.at.Sub(first)+iv/2) / float64(iv)))
+			k := int(math.Floor(float64(p.At.Sub(first)+iv/2) / float64(iv)))
 			if k < k0 || k > k1 || seen[k] {
 				continue
 			}
 			seen[k] = true
-			l := p.at.Sub(first.Add(time.Duration(k) * iv)).Seconds()
+			l := p.At.Sub(first.Add(time.Duration(k) * iv)).Seconds()
 			late = append(late, l)
 			res.written++
-			if !p.ok {
+			if !p.OK {
 				res.notOK++
 			}
 			if l <= 1 {
@@ -471,31 +458,21 @@ func measureProbes(ctx context.Context, db *pgx.Conn, spec runSpec, winStart, wi
 
 // measureSize divides the size of the probes' partitions (heap, index and
 // TOAST) by their rows.
-func measureSize(ctx context.Context, db *pgx.Conn, res *result) error {
-	var bytes, rows int64
-	err := db.QueryRow(ctx, `
-		SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0)::bigint,
-		       (SELECT count(*) FROM probes)
-		FROM pg_inherits i WHERE i.inhparent = 'probes'::regclass`).Scan(&bytes, &rows)
+func measureSize(ctx context.Context, db *dbstat.DB, res *result) error {
+	bytes, rows, err := db.ProbeBytes(ctx)
 	if err != nil {
-		return fmt.Errorf("probe size: %w", err)
+		return err
 	}
 	if rows > 0 {
-		// Empty partitions still take a few pages each; subtract what the
-		// tables hold when empty so that small runs are not dominated by it.
-		var empty int64
-		_ = db.QueryRow(ctx, `
-			SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0)::bigint
-			FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-			WHERE i.inhparent = 'probes'::regclass AND c.reltuples <= 0 AND NOT EXISTS (SELECT 1 FROM probes p WHERE p.tableoid = i.inhrelid)`).Scan(&empty)
-		res.probeBytes = float64(bytes-empty) / float64(rows)
+		res.probeBytes = float64(bytes) / float64(rows)
 	}
 	return nil
 }
 
-func dbSize(ctx context.Context, db *pgx.Conn) int64 {
-	var n int64
-	_ = db.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+// dbSize is the database's size, 0 when it cannot be read: the growth it
+// measures is then left out.
+func dbSize(ctx context.Context, db *dbstat.DB) int64 {
+	n, _ := db.Size(ctx)
 	return n
 }
 

@@ -25,12 +25,6 @@ var rules = []struct {
 	{"notify", false, []string{"github.com/walnut-board/walnut/config"}, "notify takes plain values, not the config's types"},
 }
 
-// exempt are the directories, from the module's root, that the rules
-// leave alone, each with its reason.
-var exempt = map[string]string{
-	"bench": "measures the database from outside (sizes, WAL, the probes' schedule), as psql would",
-}
-
 // TestPackageBoundaries reads the imports of every Go file of the module
 // outside store and fails on one its package may not use: pgx or River
 // anywhere, config in notify.
@@ -47,9 +41,6 @@ func TestPackageBoundaries(t *testing.T) {
 		if d.IsDir() {
 			name := d.Name()
 			if rel == "store" || name == "testdata" || name == "node_modules" || (strings.HasPrefix(name, ".") && rel != ".") {
-				return filepath.SkipDir
-			}
-			if _, ok := exempt[rel]; ok {
 				return filepath.SkipDir
 			}
 			return nil
