@@ -45,6 +45,7 @@ type Store interface {
 	RosterSyncReplace(ctx context.Context, source string, from, to time.Time, shifts []store.Shift, at time.Time) error
 	RosterSyncFailed(ctx context.Context, source string, at time.Time, reason string) error
 	RosterSyncs(ctx context.Context) ([]store.RosterSync, error)
+	RosterSyncForget(ctx context.Context, source string, day time.Time) error
 }
 
 // Options configure a PagerDuty syncer.
@@ -137,6 +138,15 @@ func (p *PagerDuty) Run(ctx context.Context) {
 			force, last = true, schedules
 		}
 		wait := time.Hour // idle until schedules are set
+		if len(schedules) == 0 && force {
+			// Not configured (at start, or a reload took it out): what
+			// PagerDuty wrote for today on is no longer its to keep.
+			// Forgetting here, on the goroutine that syncs, cannot race a
+			// sync still writing.
+			if err := p.Forget(ctx); err != nil && ctx.Err() == nil {
+				p.logger.Warn("forget the roster PagerDuty wrote", "error", err)
+			}
+		}
 		if len(schedules) > 0 {
 			wait = every
 			if recent, err := p.recentlyAttempted(ctx, every/2); force || (err == nil && !recent) {
@@ -170,6 +180,12 @@ func (p *PagerDuty) recentlyAttempted(ctx context.Context, d time.Duration) (boo
 		}
 	}
 	return false, nil
+}
+
+// Forget removes PagerDuty's shifts from today on and its sync record, for
+// a config without roster.pagerduty.
+func (p *PagerDuty) Forget(ctx context.Context) error {
+	return p.store.RosterSyncForget(ctx, store.RosterPagerDuty, civil(p.now().In(p.loc)))
 }
 
 // Sync reads who is on call in the schedules from today to 7 days ahead and

@@ -143,6 +143,29 @@ func (s *Store) RosterSyncFailed(ctx context.Context, source string, at time.Tim
 	return nil
 }
 
+// RosterSyncForget drops a synced source that is no longer configured, in
+// one transaction: its shifts from day on (day's UTC date, as from in
+// RosterSyncReplace) and its sync record. Without this the days it last
+// covered would stay its own, its failure would stay on /healthz, and a CSV
+// import would keep being cut out of them. Earlier shifts stay as history.
+func (s *Store) RosterSyncForget(ctx context.Context, source string, day time.Time) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("forget roster source %s: begin: %w", source, err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := s.q.RosterDeleteSourceFrom(ctx, tx, dbsqlc.RosterDeleteSourceFromParams{Source: source, DayFrom: pgDate(day)}); err != nil {
+		return fmt.Errorf("forget roster source %s: delete shifts: %w", source, err)
+	}
+	if err := s.q.RosterSyncForget(ctx, tx, source); err != nil {
+		return fmt.Errorf("forget roster source %s: delete sync: %w", source, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("forget roster source %s: commit: %w", source, err)
+	}
+	return nil
+}
+
 // RosterSyncs is how each synced source last went, by source.
 func (s *Store) RosterSyncs(ctx context.Context) ([]RosterSync, error) {
 	rows, err := s.q.RosterSyncList(ctx, s.pool)

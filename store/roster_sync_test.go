@@ -132,3 +132,36 @@ func TestRosterSourcesMigrationKeepsRoster(t *testing.T) {
 		t.Fatalf("the old rows are not cut as CSV rows: %q", got)
 	}
 }
+
+// A source taken out of the config gives its days back: its shifts from
+// today on and its sync record go in one step, earlier shifts stay, and a
+// CSV import is no longer cut out of the days it covered.
+func TestRosterSyncForget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := store.New(storetest.Pool(t))
+	at := time.Date(2026, 12, 2, 14, 5, 0, 0, time.UTC)
+	pd := []store.Shift{
+		{Start: day("2026-11-20"), End: day("2026-11-25"), Person: "Earlier"},
+		{Start: day("2026-12-02"), End: day("2026-12-09"), Person: "Ada Lovelace"},
+	}
+	if err := st.RosterSyncReplace(ctx, store.RosterPagerDuty, day("2026-11-20"), day("2026-12-09"), pd, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RosterSyncFailed(ctx, store.RosterPagerDuty, at.Add(time.Minute), "HTTP 500"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RosterSyncForget(ctx, store.RosterPagerDuty, day("2026-12-02")); err != nil {
+		t.Fatal(err)
+	}
+	if syncs, err := st.RosterSyncs(ctx); err != nil || len(syncs) != 0 {
+		t.Errorf("syncs after forgetting = %+v, %v; want none", syncs, err)
+	}
+	if err := st.RosterReplace(ctx, []store.Shift{{Start: day("2026-12-01"), End: day("2026-12-07"), Person: "Imported"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2026-11-20..2026-11-25 Earlier", "2026-12-01..2026-12-07 Imported"}
+	if got := rosterLines(t, st); !slices.Equal(got, want) {
+		t.Fatalf("after forgetting and an import:\n got %q\nwant %q", got, want)
+	}
+}

@@ -119,4 +119,41 @@ func TestServeRosterFromPagerDuty(t *testing.T) {
 	if strings.Contains(s.log.String(), pdToken) || strings.Contains(b, pdToken) {
 		t.Error("the PagerDuty token was shown")
 	}
+
+	// roster.pagerduty leaves the config: PagerDuty gives its days back.
+	// The board has no "as of", /healthz no failing sync, and a CSV import
+	// covers today whole.
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("sites:\n  - {name: App, url: %q, interval: 1s, timeout: 1s}\n", up.URL+"/")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "/healthz to drop the PagerDuty sync", func() bool {
+		resp, err := http.Get(s.base + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var h health
+		return json.NewDecoder(resp.Body).Decode(&h) == nil && len(h.Roster) == 0
+	})
+	if b := board(); strings.Contains(b, "support-asof") || strings.Contains(b, "Ada Lovelace") {
+		t.Errorf("board without roster.pagerduty: want neither \"as of\" nor PagerDuty's Ada")
+	}
+	today := time.Now()
+	csv := writeFile(t, "roster.csv", fmt.Sprintf("start,end,person,contact\n%s,%s,Grace Hopper,@grace\n",
+		today.AddDate(0, 0, -1).Format(time.DateOnly), today.AddDate(0, 0, 8).Format(time.DateOnly)))
+	errOut.Reset()
+	if code := run(context.Background(), []string{"roster", "import", csv}, io.Discard, &errOut, environ); code != exitOK {
+		t.Fatalf("roster import: exit %d: %s", code, errOut.String())
+	}
+	out.Reset()
+	run(context.Background(), []string{"roster"}, &out, &errOut, environ)
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if !strings.Contains(line, "Grace Hopper (@grace)") {
+			t.Errorf("walnut roster after an import without PagerDuty: %q lacks the imported shift\n%s", line, out.String())
+			break
+		}
+	}
+	if strings.Contains(out.String(), "PagerDuty") {
+		t.Errorf("walnut roster still names PagerDuty:\n%s", out.String())
+	}
 }

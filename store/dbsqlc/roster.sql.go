@@ -207,6 +207,15 @@ func (q *Queries) RosterSyncFailed(ctx context.Context, db DBTX, arg RosterSyncF
 	return err
 }
 
+const rosterSyncForget = `-- name: RosterSyncForget :exec
+DELETE FROM roster_sync WHERE source = $1
+`
+
+func (q *Queries) RosterSyncForget(ctx context.Context, db DBTX, source string) error {
+	_, err := db.Exec(ctx, rosterSyncForget, source)
+	return err
+}
+
 const rosterSyncList = `-- name: RosterSyncList :many
 SELECT source, synced_at, day_from, day_to, attempted_at, error FROM roster_sync ORDER BY source
 `

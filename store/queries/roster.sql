@@ -51,3 +51,6 @@ ON CONFLICT (source) DO UPDATE SET attempted_at = EXCLUDED.attempted_at, error =
 
 -- name: RosterSyncList :many
 SELECT source, synced_at, day_from, day_to, attempted_at, error FROM roster_sync ORDER BY source;
+
+-- name: RosterSyncForget :exec
+DELETE FROM roster_sync WHERE source = @source;
