@@ -186,6 +186,29 @@ func TestStoreBoundary(t *testing.T) {
 		}
 	})
 
+	// A failed roster sync's error quotes PagerDuty's answer: a NUL in it
+	// (an API message holding \u0000) and a megabyte of it are recorded.
+	t.Run("RosterSyncError", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		for _, reason := range []string{"HTTP 500: Bad\x00thing \xff", strings.Repeat("échec ", 20_000)} {
+			if err := b.store.RosterSyncFailed(ctx, store.RosterPagerDuty, b.base, reason); err != nil {
+				t.Fatalf("record a failed sync: %v", err)
+			}
+			syncs, err := b.store.RosterSyncs(ctx)
+			if err != nil || len(syncs) != 1 {
+				t.Fatalf("syncs = %+v, %v", syncs, err)
+			}
+			got := syncs[0].Error
+			if strings.HasPrefix(reason, "HTTP") && got != "HTTP 500: Bad\uFFFDthing \uFFFD" {
+				t.Errorf("error stored as %q", got)
+			}
+			if len(got) > 1024 {
+				t.Errorf("error stored as %d bytes", len(got))
+			}
+		}
+	})
+
 	t.Run("SlackThreadText", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

@@ -135,9 +135,10 @@ func (s *Store) RosterSyncReplace(ctx context.Context, source string, from, to t
 }
 
 // RosterSyncFailed records a failed sync; the roster keeps what the last
-// good one wrote.
+// good one wrote. The reason quotes the upstream's answer, so it passes the
+// same boundary as a probe's reason (text.go).
 func (s *Store) RosterSyncFailed(ctx context.Context, source string, at time.Time, reason string) error {
-	if err := s.q.RosterSyncFailed(ctx, s.pool, dbsqlc.RosterSyncFailedParams{Source: source, At: at, Error: reason}); err != nil {
+	if err := s.q.RosterSyncFailed(ctx, s.pool, dbsqlc.RosterSyncFailedParams{Source: source, At: at, Error: cleanText(reason, maxTextBytes)}); err != nil {
 		return fmt.Errorf("record failed roster sync from %s: %w", source, err)
 	}
 	return nil
