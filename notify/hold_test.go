@@ -29,9 +29,6 @@ func newHoldingServer(t *testing.T, next http.Handler) *holdingServer {
 		next.ServeHTTP(w, r)
 	}))
 	t.Cleanup(h.Close)
-	// Registered after Close, so it runs first: a failed test must not
-	// leave the dispatcher's Stop waiting on a held request.
-	t.Cleanup(h.open)
 	return h
 }
 
@@ -119,6 +116,9 @@ func TestNoTransactionWhileASinkAnswers(t *testing.T) {
 			t.Parallel()
 			b, hold, d := build(t)
 			start(t, d)
+			// Registered after start's Stop, so it runs first: a test that
+			// fails early must not leave Stop waiting on a held request.
+			t.Cleanup(hold.open)
 			b.probe(t, "api", store.StateOK, 200, "")
 			b.probe(t, "api", store.StateNotOK, 503, "HTTP 503")
 			hold.waitCalled(t)
