@@ -7,7 +7,7 @@ package main
 // It writes synthetic probes for N sites, K days back to now, through the
 // write path serve uses (store.WriteProbes, the call behind store.Writer),
 // runs serve's maintenance between batches with the clock of the history
-// (partitions, the rollup fold, retention), then VACUUM ANALYZEs and
+// (partitions, compaction of finished hours, retention), then VACUUM ANALYZEs and
 // prints the database's size, each table's, and bytes and WAL per probe.
 
 import (
@@ -56,7 +56,7 @@ func historyFlags(fs *flag.FlagSet) *historyOptions {
 	fs.IntVar(&o.days, "days", 7, "history mode: days of history, ending now")
 	fs.IntVar(&o.batch, "batch", 1000, "history mode: probes per write, as the writer's BatchSize (serve writes smaller batches when probes trickle in)")
 	fs.IntVar(&o.writers, "writers", 2, "history mode: concurrent writes, each for its own share of the sites (as instances sharing a database)")
-	fs.DurationVar(&o.rawRetention, "raw-retention", 30*24*time.Hour, "history mode: WALNUT_RAW_RETENTION")
+	fs.DurationVar(&o.rawRetention, "raw-retention", 90*24*time.Hour, "history mode: WALNUT_RAW_RETENTION")
 	fs.Uint64Var(&o.seed, "seed", 1, "history mode: seed of the synthetic history")
 	return o
 }
@@ -178,7 +178,10 @@ func history(ctx context.Context, o *historyOptions, ephemeral, keep bool) (hist
 	for i, sp := range specs {
 		gens[i] = newSiteGen(ids[sp.Slug], i, o.interval, start, o.seed)
 	}
-	m := &maintenance{st: st, retention: store.Retention{Raw: o.rawRetention, Rollups: 400 * 24 * time.Hour}}
+	m := &maintenance{}
+	m.m = store.NewMaintainer(st, slog.New(slog.DiscardHandler), store.MaintainerOptions{
+		RawRetention: o.rawRetention, Now: func() time.Time { return m.now },
+	})
 	// As serve's migrate step: partitions from the day before.
 	if err := m.run(ctx, start, true); err != nil {
 		return res, err
@@ -298,41 +301,23 @@ func (c *batchCount) add(batch []store.Probe) {
 }
 
 // maintenance is what serve runs beside the writer, on the history's
-// clock rather than the wall's: the fold every 10 seconds, retention
-// hourly, partitions twice a day (and from the day before at start).
+// clock rather than the wall's: a pass of store's Maintainer (partitions,
+// compaction of finished hours, raw days dropped, retention) at the start
+// and then every hour of history. serve makes a pass a minute; an hour
+// apart changes nothing but when the work is done.
 type maintenance struct {
-	st                          *store.Store
-	retention                   store.Retention
-	folded, retained, partition time.Time
+	m         *store.Maintainer
+	now, last time.Time
 }
 
 func (m *maintenance) run(ctx context.Context, now time.Time, first bool) error {
-	if first {
-		if _, err := m.st.ProbePartitionsEnsure(ctx, now.Add(-24*time.Hour), 9); err != nil {
-			return err
-		}
-		m.partition, m.retained, m.folded = now, now, now
+	m.now = now
+	if !first && now.Sub(m.last) < time.Hour {
 		return nil
 	}
-	if now.Sub(m.folded) >= 10*time.Second {
-		if _, err := m.st.RollupFold(ctx); err != nil {
-			return err
-		}
-		m.folded = now
-	}
-	if now.Sub(m.retained) >= time.Hour {
-		if _, err := m.st.ApplyRetention(ctx, now, m.retention); err != nil {
-			return err
-		}
-		m.retained = now
-	}
-	if now.Sub(m.partition) >= 12*time.Hour {
-		if _, err := m.st.ProbePartitionsEnsure(ctx, now, 8); err != nil {
-			return err
-		}
-		m.partition = now
-	}
-	return nil
+	m.last = now
+	_, err := m.m.RunOnce(ctx)
+	return err
 }
 
 // siteGen makes one site's probes: spans of ok, notok and pending of

@@ -14,7 +14,7 @@ import (
 // Channels on which the store announces changes.
 const (
 	// ChannelTransition carries one JSON object per state change of a site,
-	// sent by walnut_apply_probes.
+	// sent by walnut_write_probes (00008): none now; the board hears walnut_checked.
 	ChannelTransition = "walnut_transition"
 	// ChannelProbes is notified once per written batch of probes; its
 	// payload is the number of probes.

@@ -49,31 +49,34 @@ func micros(d time.Duration) int32 {
 
 func duration(us int32) time.Duration { return time.Duration(us) * time.Microsecond }
 
-// ProbeListBySite returns a site's newest probes, newest first. It looks back
-// from the site's latest probe over a day, then a week, then all history,
-// so that the common case reads one partition.
+// ProbeListBySite returns a site's newest probes, newest first: raw ones
+// from the history cursor on, then those packed in blocks before it. Raw
+// probes are looked for back from the site's latest probe over a little more
+// than limit intervals, then a day, a week and all of them, so that the
+// common case reads a few pages.
 func (s *Store) ProbeListBySite(ctx context.Context, site Site, limit int) ([]Probe, error) {
 	if site.CheckedAt == nil {
 		return nil, nil
 	}
+	until, _, err := s.historyCursor(ctx, site)
+	if err != nil {
+		return nil, err
+	}
 	var rows []dbsqlc.ProbeListBySiteRow
-	// The first look back covers limit probes at the site's interval, twice
-	// over: with the BRIN index on at it reads a few pages, not a whole day.
 	for _, back := range []time.Duration{2*time.Duration(limit)*site.Interval + time.Minute, 24 * time.Hour, 7 * 24 * time.Hour, 0} {
-		since := time.Time{}
+		since := until
 		if back > 0 {
-			since = site.CheckedAt.Add(-back)
+			since = maxTime(since, site.CheckedAt.Add(-back))
 		}
-		var err error
 		rows, err = s.q.ProbeListBySite(ctx, s.pool, dbsqlc.ProbeListBySiteParams{SiteID: site.ID, Since: since, Max: int32(limit)})
 		if err != nil {
 			return nil, fmt.Errorf("list probes of site %s: %w", site.Slug, err)
 		}
-		if len(rows) >= limit {
+		if len(rows) >= limit || !since.After(until) {
 			break
 		}
 	}
-	out := make([]Probe, len(rows))
+	out := make([]Probe, len(rows), limit)
 	for i, r := range rows {
 		out[i] = Probe{
 			SiteID:     site.ID,
@@ -86,6 +89,25 @@ func (s *Store) ProbeListBySite(ctx context.Context, site Site, limit int) ([]Pr
 			Connect:    duration(r.ConnectUs),
 			TLS:        duration(r.TlsUs),
 			Reason:     r.Reason,
+		}
+	}
+	for before := until; len(out) < limit && !before.IsZero(); {
+		blocks, err := s.q.ProbeBlockListBefore(ctx, s.pool, dbsqlc.ProbeBlockListBeforeParams{SiteID: site.ID, Before: before, Max: 8})
+		if err != nil {
+			return nil, fmt.Errorf("list probes of site %s: %w", site.Slug, err)
+		}
+		if len(blocks) == 0 {
+			break
+		}
+		for _, r := range blocks {
+			b, err := decodeBlock(r.At, r.Block)
+			if err != nil {
+				return nil, fmt.Errorf("list probes of site %s: %w", site.Slug, err)
+			}
+			for i := len(b.probes) - 1; i >= 0 && len(out) < limit; i-- {
+				out = append(out, b.probes[i].probe(site.ID))
+			}
+			before = r.At
 		}
 	}
 	return out, nil
@@ -112,9 +134,9 @@ type Change struct {
 	Reason string
 }
 
-// WriteProbes writes a batch of probes with COPY and, in the same
-// transaction, advances each site's state machine in SQL, recording and
-// announcing every transition exactly once. It returns how many transitions
+// WriteProbes writes a batch of probes and, in the same statement, advances
+// each site's state machine in SQL, recording every transition exactly
+// once. It returns how many transitions
 // the batch caused.
 func (s *Store) WriteProbes(ctx context.Context, batch []Probe) (int, error) {
 	return s.writeProbes(ctx, batch, nil)
@@ -147,46 +169,35 @@ func (s *Store) writeProbes(ctx context.Context, batch []Probe, changes *[]Chang
 		}
 	}
 
-	rows := make([]dbsqlc.ProbeInsertCopyParams, len(batch))
-	apply := dbsqlc.ProbeApplyParams{
+	// The batch leaves Go once, as parallel arrays: one statement writes
+	// the probes and runs the state machine (walnut_write_probes, 00008).
+	w := dbsqlc.ProbeWriteParams{
 		SiteIds:   make([]int32, len(batch)),
 		Ats:       make([]time.Time, len(batch)),
 		States:    make([]string, len(batch)),
 		Statuses:  make([]int16, len(batch)),
 		Latencies: make([]int32, len(batch)),
 		Ttfbs:     make([]int32, len(batch)),
+		Dnss:      make([]int32, len(batch)),
+		Connects:  make([]int32, len(batch)),
+		Tlss:      make([]int32, len(batch)),
 		Reasons:   make([]string, len(batch)),
 	}
 	for i, p := range batch {
-		rows[i] = dbsqlc.ProbeInsertCopyParams{
-			At:         p.At,
-			SiteID:     p.SiteID,
-			LatencyUs:  micros(p.Latency),
-			TtfbUs:     micros(p.TTFB),
-			DnsUs:      micros(p.DNS),
-			ConnectUs:  micros(p.Connect),
-			TlsUs:      micros(p.TLS),
-			State:      dbsqlc.State(p.State),
-			HttpStatus: int16(p.HTTPStatus),
-			Reason:     p.Reason,
-		}
-		apply.SiteIds[i] = p.SiteID
-		apply.Ats[i] = p.At
-		apply.States[i] = string(p.State)
-		apply.Statuses[i] = int16(p.HTTPStatus)
-		apply.Latencies[i] = micros(p.Latency)
-		apply.Ttfbs[i] = micros(p.TTFB)
-		apply.Reasons[i] = p.Reason
+		w.SiteIds[i] = p.SiteID
+		w.Ats[i] = p.At
+		w.States[i] = string(p.State)
+		w.Statuses[i] = int16(p.HTTPStatus)
+		w.Latencies[i] = micros(p.Latency)
+		w.Ttfbs[i] = micros(p.TTFB)
+		w.Dnss[i] = micros(p.DNS)
+		w.Connects[i] = micros(p.Connect)
+		w.Tlss[i] = micros(p.TLS)
+		w.Reasons[i] = p.Reason
 	}
-	if _, err := s.q.ProbeInsertCopy(ctx, tx, rows); err != nil {
-		return 0, fmt.Errorf("write %d probes: copy: %w", len(batch), err)
-	}
-	n, err := s.q.ProbeApply(ctx, tx, apply)
+	n, err := s.q.ProbeWrite(ctx, tx, w)
 	if err != nil {
-		return 0, fmt.Errorf("write %d probes: apply states: %w", len(batch), err)
-	}
-	if err := s.rollupProbes(ctx, tx, batch); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("write %d probes: %w", len(batch), err)
 	}
 	if n > 0 && changes != nil {
 		since := batch[0].At
@@ -195,7 +206,7 @@ func (s *Store) writeProbes(ctx context.Context, batch []Probe, changes *[]Chang
 				since = p.At
 			}
 		}
-		rows, err := s.q.TransitionListThisTx(ctx, tx, dbsqlc.TransitionListThisTxParams{SiteIds: apply.SiteIds, Since: since})
+		rows, err := s.q.TransitionListThisTx(ctx, tx, dbsqlc.TransitionListThisTxParams{SiteIds: w.SiteIds, Since: since})
 		if err != nil {
 			return 0, fmt.Errorf("write %d probes: read transitions: %w", len(batch), err)
 		}

@@ -18,11 +18,12 @@ import (
 )
 
 // BenchmarkHistory seeds one site with 90 days of probes (every 10 s:
-// 777,600 rows; every 1 s for rows=7776000) through the writer's path, COPY
-// plus state machine plus rollups, a day per batch, then measures the site
+// 777,600 rows; every 1 s for rows=7776000) through the writer's path, a day
+// per batch, runs a maintenance pass as serve would (compaction into hours
+// and blocks, raw days before yesterday dropped), then measures the site
 // page and /api/v1/sites/{slug} served by the handler in process. It reports
-// the 95th percentile of each, and the bytes each stored probe takes in the
-// probes partitions with their indexes, and in the rollups.
+// the 95th percentile of each, and the bytes each stored probe takes in raw
+// probes, in blocks and in hours, with their indexes.
 func BenchmarkHistory(b *testing.B) {
 	for _, every := range []time.Duration{10 * time.Second, time.Second} {
 		rows := int(90 * 24 * time.Hour / every)
@@ -68,20 +69,22 @@ func benchHistory(b *testing.B, every time.Duration) {
 		}
 		total += len(batch)
 	}
-	// serve folds minutes into hours and days every few seconds; the seed
-	// is written at once, so fold it as serve would have.
-	if _, err := st.RollupFold(ctx); err != nil {
+	// serve compacts finished hours every minute; the seed is written at
+	// once, so compact it as serve would have.
+	m := store.NewMaintainer(st, slog.New(slog.DiscardHandler), store.MaintainerOptions{Now: func() time.Time { return now }})
+	if _, err := m.RunOnce(ctx); err != nil {
 		b.Fatal(err)
 	}
 	seeded := time.Since(seedStart)
 
-	var probeBytes, rollupBytes int64
-	if err := pool.QueryRow(ctx, `SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('probes')`).Scan(&probeBytes); err != nil {
-		b.Fatal(err)
+	size := func(table string) int64 {
+		var n int64
+		if err := pool.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree($1)`, table).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		return n
 	}
-	if err := pool.QueryRow(ctx, `SELECT pg_total_relation_size('rollups')`).Scan(&rollupBytes); err != nil {
-		b.Fatal(err)
-	}
+	probeBytes, blockBytes, hourBytes := size("probes"), size("probe_blocks"), size("history_hours")
 	if _, err := pool.Exec(ctx, `VACUUM ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
@@ -109,6 +112,6 @@ func benchHistory(b *testing.B, every time.Duration) {
 		})
 	}
 	// A benchmark with sub-benchmarks reports no metrics of its own.
-	b.Logf("%d probes seeded in %s; %.1f bytes a probe in probes (partitions and indexes), %.1f in rollups",
-		total, seeded.Round(time.Second), float64(probeBytes)/float64(total), float64(rollupBytes)/float64(total))
+	b.Logf("%d probes seeded in %s; bytes a probe: %.1f in raw probes (today and yesterday), %.1f in blocks, %.1f in hours",
+		total, seeded.Round(time.Second), float64(probeBytes)/float64(total), float64(blockBytes)/float64(total), float64(hourBytes)/float64(total))
 }

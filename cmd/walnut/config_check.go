@@ -76,7 +76,7 @@ func cmdConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer, 
 // printProjection says how large the database grows for these sites, from
 // the bytes per probe and per site-hour the bench measured for the schema,
 // and whether it stays under WALNUT_DB_BUDGET.
-func printProjection(w io.Writer, sites []config.Site, r store.Retention, budget int64, budgetText string) {
+func printProjection(w io.Writer, sites []config.Site, r store.MaintainerOptions, budget int64, budgetText string) {
 	if len(sites) == 0 {
 		return
 	}
@@ -85,21 +85,21 @@ func printProjection(w io.Writer, sites []config.Site, r store.Retention, budget
 		intervals[i] = s.Interval
 	}
 	f := store.CurrentFootprint
-	fmt.Fprintf(w, "\nDatabase size, projected (raw probes kept %s, hourly history %s):\n", days(r.Raw), days(r.Rollups))
+	fmt.Fprintf(w, "\nDatabase size, projected (raw probes kept %s, hourly history %s):\n", days(r.RawRetention), days(r.HistoryRetention))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, p := range []struct {
 		label string
 		age   time.Duration
 	}{{"after 30 days", 30 * day}, {"after 90 days", 90 * day}, {"after a year", 365 * day}} {
-		fmt.Fprintf(tw, "  %s\t%s\n", p.label, formatSize(f.Project(intervals, r.Raw, r.Rollups, p.age)))
+		fmt.Fprintf(tw, "  %s\t%s\n", p.label, formatSize(f.Project(intervals, r.RawRetention, r.HistoryRetention, p.age)))
 	}
 	tw.Flush()
 	if budget <= 0 {
 		fmt.Fprintln(w, "  no WALNUT_DB_BUDGET set")
 		return
 	}
-	full := f.Project(intervals, r.Raw, r.Rollups, max(r.Raw, r.Rollups))
-	if d, ok := f.DaysToReach(float64(budget), intervals, r.Raw, r.Rollups); ok {
+	full := f.Project(intervals, r.RawRetention, r.HistoryRetention, max(r.RawRetention, r.HistoryRetention))
+	if d, ok := f.DaysToReach(float64(budget), intervals, r.RawRetention, r.HistoryRetention); ok {
 		fmt.Fprintf(w, "  exceeds WALNUT_DB_BUDGET %s after %d days (it would reach %s)\n", budgetText, d, formatSize(full))
 		return
 	}

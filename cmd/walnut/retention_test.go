@@ -14,7 +14,7 @@ func TestRetentionFromEnv(t *testing.T) {
 		rollups time.Duration
 		err     bool
 	}{
-		"default is 30 days":         {"", 30 * day, 400 * day, false},
+		"default is 90 days":         {"", 90 * day, 400 * day, false},
 		"days":                       {"7d", 7 * day, 400 * day, false},
 		"a Go duration":              {"720h", 30 * day, 400 * day, false},
 		"longer than rollups":        {"500d", 500 * day, 500 * day, false},
@@ -36,7 +36,7 @@ func TestRetentionFromEnv(t *testing.T) {
 			if (err != nil) != c.err {
 				t.Fatalf("err = %v, want error %v", err, c.err)
 			}
-			if !c.err && (r.Raw != c.raw || r.Rollups != c.rollups) {
+			if !c.err && (r.RawRetention != c.raw || r.HistoryRetention != c.rollups) {
 				t.Errorf("retention %+v, want raw %s rollups %s", r, c.raw, c.rollups)
 			}
 		})

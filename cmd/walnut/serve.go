@@ -174,9 +174,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	checkerDone.Go(func() { chk.Run(checkCtx, sites) })
 	checkerDone.Go(func() { rl.run(checkCtx) })
 	checkerDone.Go(func() { place.Run(checkCtx) })
-	checkerDone.Go(func() { maintainPartitions(checkCtx, st, logger) })
-	checkerDone.Go(func() { maintainRetention(checkCtx, st, logger, retention) })
-	checkerDone.Go(func() { foldRollups(checkCtx, st, logger) })
+	retention.Budget = budget
+	maintainer := store.NewMaintainer(st, logger.With("component", "maintenance"), retention)
+	checkerDone.Go(func() { maintainer.Run(checkCtx) })
 	checkerDone.Go(func() { rl.oncall.Run(checkCtx) })
 	checkerDone.Go(func() { storage.Run(checkCtx) })
 
@@ -266,26 +266,6 @@ func migrateAll(ctx context.Context, st *store.Store, logger *slog.Logger) error
 	}
 	_, err := st.ProbePartitionsEnsure(ctx, time.Now().Add(-24*time.Hour), 9)
 	return err
-}
-
-// maintainPartitions creates probe partitions ahead of time, twice a day, so
-// that probes never land in the default partition.
-func maintainPartitions(ctx context.Context, st *store.Store, logger *slog.Logger) {
-	t := time.NewTicker(12 * time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := st.ProbePartitionsEnsure(ctx, time.Now(), 8)
-			if err != nil && ctx.Err() == nil {
-				logger.Error("create probe partitions", "error", err)
-			} else if n > 0 {
-				logger.Info("created probe partitions", "count", n)
-			}
-		}
-	}
 }
 
 // withEnv overlays one variable on an environment.

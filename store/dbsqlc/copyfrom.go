@@ -9,13 +9,13 @@ import (
 	"context"
 )
 
-// iteratorForProbeInsertCopy implements pgx.CopyFromSource.
-type iteratorForProbeInsertCopy struct {
-	rows                 []ProbeInsertCopyParams
+// iteratorForHistoryHourInsert implements pgx.CopyFromSource.
+type iteratorForHistoryHourInsert struct {
+	rows                 []HistoryHourInsertParams
 	skippedFirstNextCall bool
 }
 
-func (r *iteratorForProbeInsertCopy) Next() bool {
+func (r *iteratorForHistoryHourInsert) Next() bool {
 	if len(r.rows) == 0 {
 		return false
 	}
@@ -27,25 +27,64 @@ func (r *iteratorForProbeInsertCopy) Next() bool {
 	return len(r.rows) > 0
 }
 
-func (r iteratorForProbeInsertCopy) Values() ([]interface{}, error) {
+func (r iteratorForHistoryHourInsert) Values() ([]interface{}, error) {
 	return []interface{}{
 		r.rows[0].At,
+		r.rows[0].LatencySum,
+		r.rows[0].TtfbSum,
+		r.rows[0].DnsSum,
+		r.rows[0].ConnectSum,
+		r.rows[0].TlsSum,
 		r.rows[0].SiteID,
-		r.rows[0].LatencyUs,
-		r.rows[0].TtfbUs,
-		r.rows[0].DnsUs,
-		r.rows[0].ConnectUs,
-		r.rows[0].TlsUs,
-		r.rows[0].State,
-		r.rows[0].HttpStatus,
-		r.rows[0].Reason,
+		r.rows[0].OkMs,
+		r.rows[0].NotokMs,
+		r.rows[0].PendingMs,
+		r.rows[0].Probes,
+		r.rows[0].Timed,
+		r.rows[0].LatencyMax,
+		r.rows[0].TtfbMax,
+		r.rows[0].Hist,
 	}, nil
 }
 
-func (r iteratorForProbeInsertCopy) Err() error {
+func (r iteratorForHistoryHourInsert) Err() error {
 	return nil
 }
 
-func (q *Queries) ProbeInsertCopy(ctx context.Context, db DBTX, arg []ProbeInsertCopyParams) (int64, error) {
-	return db.CopyFrom(ctx, []string{"probes"}, []string{"at", "site_id", "latency_us", "ttfb_us", "dns_us", "connect_us", "tls_us", "state", "http_status", "reason"}, &iteratorForProbeInsertCopy{rows: arg})
+func (q *Queries) HistoryHourInsert(ctx context.Context, db DBTX, arg []HistoryHourInsertParams) (int64, error) {
+	return db.CopyFrom(ctx, []string{"history_hours"}, []string{"at", "latency_sum", "ttfb_sum", "dns_sum", "connect_sum", "tls_sum", "site_id", "ok_ms", "notok_ms", "pending_ms", "probes", "timed", "latency_max", "ttfb_max", "hist"}, &iteratorForHistoryHourInsert{rows: arg})
+}
+
+// iteratorForProbeBlockInsert implements pgx.CopyFromSource.
+type iteratorForProbeBlockInsert struct {
+	rows                 []ProbeBlockInsertParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForProbeBlockInsert) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForProbeBlockInsert) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].At,
+		r.rows[0].SiteID,
+		r.rows[0].Block,
+	}, nil
+}
+
+func (r iteratorForProbeBlockInsert) Err() error {
+	return nil
+}
+
+func (q *Queries) ProbeBlockInsert(ctx context.Context, db DBTX, arg []ProbeBlockInsertParams) (int64, error) {
+	return db.CopyFrom(ctx, []string{"probe_blocks"}, []string{"at", "site_id", "block"}, &iteratorForProbeBlockInsert{rows: arg})
 }

@@ -72,6 +72,31 @@ type Heartbeat struct {
 	LastAt time.Time
 }
 
+type HistoryCursor struct {
+	SiteID         int32
+	CompactedUntil time.Time
+	CarryAt        *time.Time
+	CarryState     NullState
+}
+
+type HistoryHour struct {
+	At         time.Time
+	LatencySum int64
+	TtfbSum    int64
+	DnsSum     int64
+	ConnectSum int64
+	TlsSum     int64
+	SiteID     int32
+	OkMs       int32
+	NotokMs    int32
+	PendingMs  int32
+	Probes     int32
+	Timed      int32
+	LatencyMax int32
+	TtfbMax    int32
+	Hist       []byte
+}
+
 type Instance struct {
 	ID          string
 	StartedAt   time.Time
@@ -117,6 +142,13 @@ type Probe struct {
 	State      State
 	HttpStatus int16
 	Reason     string
+	Late       bool
+}
+
+type ProbeBlock struct {
+	At     time.Time
+	SiteID int32
+	Block  []byte
 }
 
 type ProbesDefault struct {
@@ -130,111 +162,6 @@ type ProbesDefault struct {
 	State      State
 	HttpStatus int16
 	Reason     string
-}
-
-type Rollup struct {
-	SiteID     int32
-	Res        int32
-	At         time.Time
-	OkMs       int64
-	NotokMs    int64
-	PendingMs  int64
-	Probes     int32
-	Timed      int32
-	LatencySum int64
-	TtfbSum    int64
-	DnsSum     int64
-	ConnectSum int64
-	TlsSum     int64
-	LatencyMax int32
-	TtfbMax    int32
-	L0         int32
-	L1         int32
-	L2         int32
-	L3         int32
-	L4         int32
-	L5         int32
-	L6         int32
-	L7         int32
-	L8         int32
-	L9         int32
-	L10        int32
-	L11        int32
-	L12        int32
-	L13        int32
-	L14        int32
-	L15        int32
-	L16        int32
-	L17        int32
-	L18        int32
-	L19        int32
-	L20        int32
-	L21        int32
-	L22        int32
-	L23        int32
-	L24        int32
-	L25        int32
-	L26        int32
-	L27        int32
-	L28        int32
-	L29        int32
-	L30        int32
-	L31        int32
-	L32        int32
-	L33        int32
-	L34        int32
-	L35        int32
-	L36        int32
-	L37        int32
-	L38        int32
-	L39        int32
-	T0         int32
-	T1         int32
-	T2         int32
-	T3         int32
-	T4         int32
-	T5         int32
-	T6         int32
-	T7         int32
-	T8         int32
-	T9         int32
-	T10        int32
-	T11        int32
-	T12        int32
-	T13        int32
-	T14        int32
-	T15        int32
-	T16        int32
-	T17        int32
-	T18        int32
-	T19        int32
-	T20        int32
-	T21        int32
-	T22        int32
-	T23        int32
-	T24        int32
-	T25        int32
-	T26        int32
-	T27        int32
-	T28        int32
-	T29        int32
-	T30        int32
-	T31        int32
-	T32        int32
-	T33        int32
-	T34        int32
-	T35        int32
-	T36        int32
-	T37        int32
-	T38        int32
-	T39        int32
-}
-
-type RollupCursor struct {
-	SiteID      int32
-	At          time.Time
-	State       State
-	FoldedUntil *time.Time
 }
 
 type Roster struct {
@@ -319,4 +246,9 @@ type Transition struct {
 	FromState State
 	ToState   State
 	Reason    string
+}
+
+type UpgradeBound struct {
+	SiteID int32
+	Bound  interface{}
 }

@@ -12,38 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const probeApply = `-- name: ProbeApply :one
-SELECT walnut_apply_probes(
-    $1::integer[], $2::timestamptz[], CAST($3::text[] AS state[]),
-    $4::smallint[], $5::integer[], $6::integer[], $7::text[]
-)::integer AS transitions
-`
-
-type ProbeApplyParams struct {
-	SiteIds   []int32
-	Ats       []time.Time
-	States    []string
-	Statuses  []int16
-	Latencies []int32
-	Ttfbs     []int32
-	Reasons   []string
-}
-
-func (q *Queries) ProbeApply(ctx context.Context, db DBTX, arg ProbeApplyParams) (int32, error) {
-	row := db.QueryRow(ctx, probeApply,
-		arg.SiteIds,
-		arg.Ats,
-		arg.States,
-		arg.Statuses,
-		arg.Latencies,
-		arg.Ttfbs,
-		arg.Reasons,
-	)
-	var transitions int32
-	err := row.Scan(&transitions)
-	return transitions, err
-}
-
 const probeExists = `-- name: ProbeExists :one
 SELECT EXISTS (SELECT 1 FROM probes WHERE site_id = $1 AND at = $2)
 `
@@ -60,19 +28,6 @@ func (q *Queries) ProbeExists(ctx context.Context, db DBTX, arg ProbeExistsParam
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err
-}
-
-type ProbeInsertCopyParams struct {
-	At         time.Time
-	SiteID     int32
-	LatencyUs  int32
-	TtfbUs     int32
-	DnsUs      int32
-	ConnectUs  int32
-	TlsUs      int32
-	State      State
-	HttpStatus int16
-	Reason     string
 }
 
 const probeListBySite = `-- name: ProbeListBySite :many
@@ -124,6 +79,91 @@ func (q *Queries) ProbeListBySite(ctx context.Context, db DBTX, arg ProbeListByS
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const probeListRange = `-- name: ProbeListRange :many
+SELECT site_id, at, state, http_status, latency_us, ttfb_us, dns_us, connect_us, tls_us, reason, late
+  FROM probes
+ WHERE site_id = ANY ($1::integer[]) AND at >= $2 AND at < $3
+ ORDER BY site_id, at
+`
+
+type ProbeListRangeParams struct {
+	SiteIds []int32
+	FromAt  time.Time
+	ToAt    time.Time
+}
+
+type ProbeListRangeRow struct {
+	SiteID     int32
+	At         time.Time
+	State      State
+	HttpStatus int16
+	LatencyUs  int32
+	TtfbUs     int32
+	DnsUs      int32
+	ConnectUs  int32
+	TlsUs      int32
+	Reason     string
+	Late       bool
+}
+
+// ProbeListRange is the probes of sites in [from_at, to_at), late ones
+// too, in time order: what compaction packs and history reads raw.
+func (q *Queries) ProbeListRange(ctx context.Context, db DBTX, arg ProbeListRangeParams) ([]ProbeListRangeRow, error) {
+	rows, err := db.Query(ctx, probeListRange, arg.SiteIds, arg.FromAt, arg.ToAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ProbeListRangeRow
+	for rows.Next() {
+		var i ProbeListRangeRow
+		if err := rows.Scan(
+			&i.SiteID,
+			&i.At,
+			&i.State,
+			&i.HttpStatus,
+			&i.LatencyUs,
+			&i.TtfbUs,
+			&i.DnsUs,
+			&i.ConnectUs,
+			&i.TlsUs,
+			&i.Reason,
+			&i.Late,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const probeOldest = `-- name: ProbeOldest :many
+SELECT at FROM probes WHERE site_id = $1 ORDER BY at LIMIT 1
+`
+
+func (q *Queries) ProbeOldest(ctx context.Context, db DBTX, siteID int32) ([]time.Time, error) {
+	rows, err := db.Query(ctx, probeOldest, siteID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []time.Time
+	for rows.Next() {
+		var at time.Time
+		if err := rows.Scan(&at); err != nil {
+			return nil, err
+		}
+		items = append(items, at)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -197,6 +237,45 @@ func (q *Queries) ProbeUptime(ctx context.Context, db DBTX, arg ProbeUptimeParam
 	var i ProbeUptimeRow
 	err := row.Scan(&i.OkSeconds, &i.NotokSeconds, &i.PendingSeconds)
 	return i, err
+}
+
+const probeWrite = `-- name: ProbeWrite :one
+SELECT walnut_write_probes(
+    $1::integer[], $2::timestamptz[], CAST($3::text[] AS state[]),
+    $4::smallint[], $5::integer[], $6::integer[],
+    $7::integer[], $8::integer[], $9::integer[], $10::text[]
+)::integer AS transitions
+`
+
+type ProbeWriteParams struct {
+	SiteIds   []int32
+	Ats       []time.Time
+	States    []string
+	Statuses  []int16
+	Latencies []int32
+	Ttfbs     []int32
+	Dnss      []int32
+	Connects  []int32
+	Tlss      []int32
+	Reasons   []string
+}
+
+func (q *Queries) ProbeWrite(ctx context.Context, db DBTX, arg ProbeWriteParams) (int32, error) {
+	row := db.QueryRow(ctx, probeWrite,
+		arg.SiteIds,
+		arg.Ats,
+		arg.States,
+		arg.Statuses,
+		arg.Latencies,
+		arg.Ttfbs,
+		arg.Dnss,
+		arg.Connects,
+		arg.Tlss,
+		arg.Reasons,
+	)
+	var transitions int32
+	err := row.Scan(&transitions)
+	return transitions, err
 }
 
 const probeWriteDeadline = `-- name: ProbeWriteDeadline :exec

@@ -1,7 +1,3 @@
--- name: ProbeInsertCopy :copyfrom
-INSERT INTO probes (at, site_id, latency_us, ttfb_us, dns_us, connect_us, tls_us, state, http_status, reason)
-VALUES (@at, @site_id, @latency_us, @ttfb_us, @dns_us, @connect_us, @tls_us, @state, @http_status, @reason);
-
 -- ProbeWriteDeadline has the server end each later statement of the write's
 -- transaction once timeout_ms have passed. A client that gives up cannot
 -- always cancel what it sent (its cancel request may reach the server before
@@ -15,10 +11,11 @@ SELECT set_config('statement_timeout', sqlc.arg(timeout_ms)::integer || 'ms', tr
 -- got no answer was written after all.
 SELECT EXISTS (SELECT 1 FROM probes WHERE site_id = @site_id AND at = @at);
 
--- name: ProbeApply :one
-SELECT walnut_apply_probes(
+-- name: ProbeWrite :one
+SELECT walnut_write_probes(
     @site_ids::integer[], @ats::timestamptz[], CAST(sqlc.arg(states)::text[] AS state[]),
-    @statuses::smallint[], @latencies::integer[], @ttfbs::integer[], @reasons::text[]
+    @statuses::smallint[], @latencies::integer[], @ttfbs::integer[],
+    @dnss::integer[], @connects::integer[], @tlss::integer[], @reasons::text[]
 )::integer AS transitions;
 
 -- name: ProbeListBySite :many
@@ -27,6 +24,17 @@ SELECT at, state, http_status, latency_us, ttfb_us, dns_us, connect_us, tls_us, 
  WHERE site_id = @site_id AND at >= @since
  ORDER BY at DESC
  LIMIT @max;
+
+-- ProbeListRange is the probes of sites in [from_at, to_at), late ones
+-- too, in time order: what compaction packs and history reads raw.
+-- name: ProbeListRange :many
+SELECT site_id, at, state, http_status, latency_us, ttfb_us, dns_us, connect_us, tls_us, reason, late
+  FROM probes
+ WHERE site_id = ANY (@site_ids::integer[]) AND at >= @from_at AND at < @to_at
+ ORDER BY site_id, at;
+
+-- name: ProbeOldest :many
+SELECT at FROM probes WHERE site_id = @site_id ORDER BY at LIMIT 1;
 
 -- name: ProbePartitionsEnsure :one
 SELECT walnut_probe_partitions(@day_from::date, @days::integer)::integer AS created;

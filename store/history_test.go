@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -60,6 +59,36 @@ func (b rollupBundle) uptime(t *testing.T, from, to time.Duration) store.Uptime 
 		t.Fatal(err)
 	}
 	return u
+}
+
+// compact packs every hour finished by now.
+func (b rollupBundle) compact(t *testing.T, now time.Time) {
+	t.Helper()
+	if _, err := b.st.Compact(context.Background(), now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// maintain runs a maintenance pass at now: compaction, then raw days older
+// than yesterday dropped.
+func (b rollupBundle) maintain(t *testing.T, now time.Time) store.MaintainResult {
+	t.Helper()
+	m := store.NewMaintainer(b.st, discardLogger(), store.MaintainerOptions{Now: func() time.Time { return now }})
+	res, err := m.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// rawCount is how many raw probes the site has.
+func (b rollupBundle) rawCount(t *testing.T) int {
+	t.Helper()
+	var n int
+	if err := b.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM probes WHERE site_id = $1`, b.site.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func probe(at time.Time, s store.State) store.Probe { return store.Probe{At: at, State: s} }
@@ -181,13 +210,24 @@ func TestSiteUptime(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			b := setupRollups(t, c.interval)
-			b.write(t, c.probes(b)...)
-			got := b.uptime(t, c.from, c.to)
-			if got != c.want {
-				t.Errorf("uptime = %+v, want %+v", got, c.want)
-			}
-			if r := ratioString(got.Ratio()); r != c.ratio {
-				t.Errorf("ratio = %s, want %s", r, c.ratio)
+			ps := c.probes(b)
+			b.write(t, ps...)
+			// The same answer from raw probes, then from compacted hours
+			// and their blocks, then with the raw partitions dropped.
+			for _, pass := range []string{"raw", "compacted", "raw dropped"} {
+				switch pass {
+				case "compacted":
+					b.compact(t, ps[len(ps)-1].At.Add(3*time.Hour))
+				case "raw dropped":
+					b.maintain(t, ps[len(ps)-1].At.Add(72*time.Hour))
+				}
+				got := b.uptime(t, c.from, c.to)
+				if got != c.want {
+					t.Errorf("%s: uptime = %+v, want %+v", pass, got, c.want)
+				}
+				if r := ratioString(got.Ratio()); r != c.ratio {
+					t.Errorf("%s: ratio = %s, want %s", pass, r, c.ratio)
+				}
 			}
 		})
 	}
@@ -225,6 +265,29 @@ func TestSiteUptimeIgnoresLateProbes(t *testing.T) {
 	if got, want := b.uptime(t, 0, 2*time.Minute), (store.Uptime{OK: 2 * time.Minute}); got != want {
 		t.Errorf("uptime = %+v, want %+v", got, want)
 	}
+	b.compact(t, b.at(3*time.Hour))
+	if got, want := b.uptime(t, 0, 2*time.Minute), (store.Uptime{OK: 2 * time.Minute}); got != want {
+		t.Errorf("compacted: uptime = %+v, want %+v", got, want)
+	}
+	// A probe older than the compacted history is late too.
+	b.write(t, probe(b.at(90*time.Minute), store.StateNotOK))
+	if got, want := b.uptime(t, 0, 2*time.Hour), (store.Uptime{OK: 3 * time.Minute}); got != want {
+		t.Errorf("after a probe behind the cursor: uptime = %+v, want %+v", got, want)
+	}
+	// A late probe is kept and listed all the same, as long as it came
+	// before its hour was compacted; one behind the cursor stays raw only
+	// until its day is dropped.
+	site, err := b.st.SiteGetBySlug(context.Background(), "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := b.st.ProbeListBySite(context.Background(), site, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 3 || list[1].State != store.StateNotOK {
+		t.Errorf("listed %+v, want 3 probes, the late one second", list)
+	}
 }
 
 // TestSiteUptimeMatchesRawProbes is the property test: on random probe
@@ -259,47 +322,65 @@ func TestSiteUptimeMatchesRawProbes(t *testing.T) {
 				}
 				at = at.Add(gap)
 			}
-			for len(ps) > 0 {
-				n := min(len(ps), 1+rng.IntN(300))
-				b.write(t, ps[:n]...)
-				ps = ps[n:]
-				// Fold now and then, so windows read hours and days up to
-				// some point and minutes after it.
-				if rng.IntN(4) == 0 {
-					if _, err := b.st.RollupFold(ctx); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
 			windows := [][2]time.Time{{b.t0.Add(-time.Hour), end.Add(time.Hour)}}
 			for range 25 {
 				from := b.t0.Add(time.Duration(rng.IntN(50*60)) * time.Minute)
 				to := from.Add(time.Duration(1+rng.IntN(50*60)) * time.Minute)
 				windows = append(windows, [2]time.Time{from, to})
 			}
-			for pass := range 2 {
-				if pass == 1 {
-					// And again with every finished minute folded.
-					if _, err := b.st.RollupFold(ctx); err != nil {
-						t.Fatal(err)
+			// Hour-aligned windows stay exact once the blocks are gone.
+			for range 10 {
+				from := b.t0.Add(time.Duration(rng.IntN(50)) * time.Hour)
+				windows = append(windows, [2]time.Time{from, from.Add(time.Duration(1+rng.IntN(50)) * time.Hour)})
+			}
+			last := ps[len(ps)-1].At
+			for len(ps) > 0 {
+				n := min(len(ps), 1+rng.IntN(300))
+				b.write(t, ps[:n]...)
+				ps = ps[n:]
+				// Compact now and then, so windows read compacted hours up
+				// to some point and raw probes after it.
+				if rng.IntN(4) == 0 {
+					b.compact(t, b.t0)
+				}
+			}
+			want := make([]store.Uptime, len(windows))
+			for i, w := range windows {
+				var err error
+				if want[i], err = b.st.ProbeUptime(ctx, b.site.ID, interval, w[0], w[1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, pass := range []string{"raw and compacted", "compacted", "raw dropped", "blocks dropped"} {
+				switch pass {
+				case "compacted":
+					b.compact(t, last.Add(2*time.Hour))
+				case "raw dropped":
+					b.maintain(t, last.Add(72*time.Hour))
+					if n := b.rawCount(t); n != 0 {
+						t.Fatalf("%d raw probes left", n)
+					}
+				case "blocks dropped":
+					m := store.NewMaintainer(b.st, discardLogger(), store.MaintainerOptions{
+						Now: func() time.Time { return last.Add(72 * time.Hour) }, RawRetention: 24 * time.Hour,
+					})
+					if res, err := m.RunOnce(ctx); err != nil || res.DetailDaysDropped == 0 {
+						t.Fatalf("drop blocks: %+v, %v", res, err)
 					}
 				}
-				for _, w := range windows {
+				for i, w := range windows {
+					if pass == "blocks dropped" && (w[0].Minute() != 0 || w[1].Minute() != 0) {
+						continue
+					}
 					got, err := b.st.SiteUptime(ctx, b.site, w[0], w[1])
 					if err != nil {
 						t.Fatal(err)
 					}
-					want, err := b.st.ProbeUptime(ctx, b.site.ID, interval, w[0], w[1])
-					if err != nil {
-						t.Fatal(err)
-					}
-					// Rollups keep milliseconds, rounded per minute piece.
-					const tol = float64(5 * time.Millisecond)
-					near := func(a, b time.Duration) bool {
-						return math.Abs(float64(a-b)) <= tol+float64(b)*1e-9
-					}
-					if !near(got.OK, want.OK) || !near(got.NotOK, want.NotOK) || !near(got.Pending, want.Pending) {
-						t.Errorf("pass %d, window %s to %s: rollups %+v, raw %+v", pass, w[0].Format(time.RFC3339), w[1].Format(time.RFC3339), got, want)
+					// Hours keep milliseconds and probes here fall on whole
+					// ones: exact, but for the float seconds of ProbeUptime.
+					near := func(a, b time.Duration) bool { return (a - b).Abs() <= time.Microsecond }
+					if !near(got.OK, want[i].OK) || !near(got.NotOK, want[i].NotOK) || !near(got.Pending, want[i].Pending) {
+						t.Errorf("%s, window %s to %s: history %+v, raw %+v", pass, w[0].Format(time.RFC3339), w[1].Format(time.RFC3339), got, want[i])
 					}
 				}
 			}
@@ -325,11 +406,16 @@ func TestSiteSeries(t *testing.T) {
 	// A transport failure: counted as a probe, not in the timings.
 	ps = append(ps, store.Probe{At: b.at(120 * time.Minute), State: store.StateNotOK, Latency: 10 * time.Second})
 	b.write(t, ps...)
-	// The same answers before the minutes are folded into hours and after.
-	for pass := range 2 {
-		if pass == 1 {
-			if _, err := b.st.RollupFold(context.Background()); err != nil {
-				t.Fatal(err)
+	// The same answers from raw probes, from compacted hours and blocks,
+	// and with the raw partitions dropped.
+	for _, pass := range []string{"raw", "compacted", "raw dropped"} {
+		switch pass {
+		case "compacted":
+			b.compact(t, b.at(5*time.Hour))
+		case "raw dropped":
+			b.maintain(t, b.at(72*time.Hour))
+			if n := b.rawCount(t); n != 0 {
+				t.Fatalf("%d raw probes left", n)
 			}
 		}
 		for _, step := range []time.Duration{10 * time.Minute, time.Hour} {
@@ -357,48 +443,112 @@ func TestSiteSeries(t *testing.T) {
 				}
 			}
 			if up.OK != 114*time.Minute || up.NotOK != 6*time.Minute || probes != 120 {
-				t.Errorf("pass %d step %s: ok %s notok %s probes %d", pass, step, up.OK, up.NotOK, probes)
+				t.Errorf("%s, step %s: ok %s notok %s probes %d", pass, step, up.OK, up.NotOK, probes)
 			}
 		}
 	}
 }
 
-func TestApplyRetention(t *testing.T) {
+// TestMaintainerRetention: past the raw retention a day's probes are
+// gone, raw and packed, and its hours remain: uptime over whole hours is
+// unchanged, an hour cut by the window counts in proportion.
+func TestMaintainerRetention(t *testing.T) {
 	t.Parallel()
 	b := setupRollups(t, time.Minute)
 	ctx := context.Background()
 	now := b.t0.Add(40 * 24 * time.Hour)
-	if _, err := b.st.ProbePartitionsEnsure(ctx, b.t0, 3); err != nil {
-		t.Fatal(err)
+	for _, day := range []time.Time{b.t0, now.Add(-24 * time.Hour)} {
+		if _, err := b.st.ProbePartitionsEnsure(ctx, day, 3); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b.write(t, probe(b.at(0), store.StateOK), probe(b.at(time.Minute), store.StateOK), probe(now.Add(-time.Hour), store.StateOK))
-	if _, err := b.st.RollupFold(ctx); err != nil {
-		t.Fatal(err)
-	}
-	res, err := b.st.ApplyRetention(ctx, now, store.Retention{Raw: 30 * 24 * time.Hour, Rollups: 400 * 24 * time.Hour})
+	m := store.NewMaintainer(b.st, discardLogger(), store.MaintainerOptions{
+		Now: func() time.Time { return now }, RawRetention: 30 * 24 * time.Hour, HistoryRetention: 400 * 24 * time.Hour,
+	})
+	res, err := m.RunOnce(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Partitions < 3 {
-		t.Errorf("dropped %d partitions, want at least 3", res.Partitions)
+	if res.RawDaysDropped < 3 || res.DetailDaysDropped < 1 || res.HoursCompacted != 1 {
+		t.Errorf("result %+v: want at least 3 raw days and a day of blocks dropped, 1 hour compacted", res)
 	}
 	var left int
-	if err := b.st.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_class WHERE relname IN ('probes_20261120', 'probes_20261121', 'probes_20261122')`).Scan(&left); err != nil {
+	if err := b.st.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_class WHERE relname IN ('probes_20261120', 'probes_20261121', 'probes_20261122', 'probe_blocks_20261120')`).Scan(&left); err != nil {
 		t.Fatal(err)
 	}
 	if left != 0 {
 		t.Errorf("%d old partitions remain", left)
 	}
-	// The minute rollups went with the raw probes; hours and days remain.
 	// ok from 10:00 to 10:01, then two intervals to 10:03.
 	if u := b.uptime(t, 0, 2*time.Hour); u.OK != 3*time.Minute {
-		t.Errorf("old uptime after retention = %+v, want 3m ok (from the hour rollup)", u)
+		t.Errorf("old uptime after retention = %+v, want 3m ok (from the hour)", u)
 	}
-	var raw int
-	if err := b.st.Pool().QueryRow(ctx, `SELECT count(*) FROM probes`).Scan(&raw); err != nil {
+	if u := b.uptime(t, 0, 20*time.Minute); u.OK != 3*time.Minute/3 {
+		t.Errorf("a third of the hour after retention = %+v, want a third of 3m", u)
+	}
+	if n := b.rawCount(t); n != 1 {
+		t.Errorf("%d raw probes remain, want 1", n)
+	}
+	site, err := b.st.SiteGetBySlug(ctx, "api")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if raw != 1 {
-		t.Errorf("%d raw probes remain, want 1", raw)
+	if list, err := b.st.ProbeListBySite(ctx, site, 10); err != nil || len(list) != 1 {
+		t.Errorf("probe list after retention: %d probes, %v; want the one left", len(list), err)
+	}
+	if size, err := b.st.DatabaseSize(ctx); err != nil || size != res.DatabaseSize && res.DatabaseSize <= 0 {
+		t.Errorf("database size %d (%v), pass said %d", size, err, res.DatabaseSize)
+	}
+}
+
+// TestProbeListAcrossCompaction: the probe list reads the same from raw
+// probes and from blocks, late probes included.
+func TestProbeListAcrossCompaction(t *testing.T) {
+	t.Parallel()
+	b := setupRollups(t, 30*time.Second)
+	ctx := context.Background()
+	var ps []store.Probe
+	for i := range 400 {
+		s, reason := store.StateOK, ""
+		if i%17 == 0 {
+			s, reason = store.StateNotOK, fmt.Sprintf("HTTP 50%d", i%4)
+		}
+		ps = append(ps, store.Probe{At: b.at(time.Duration(i)*30*time.Second + time.Duration(i)*time.Microsecond), State: s, Reason: reason,
+			Latency: time.Duration(i) * time.Millisecond, TTFB: time.Duration(i) * 500 * time.Microsecond, DNS: 3 * time.Millisecond})
+	}
+	b.write(t, ps...)
+	b.write(t, store.Probe{At: b.at(time.Hour + time.Second), State: store.StatePending, Reason: "late"})
+	site, err := b.st.SiteGetBySlug(ctx, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := b.st.ProbeListBySite(ctx, site, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != 401 {
+		t.Fatalf("%d probes listed", len(before))
+	}
+	b.maintain(t, b.at(72*time.Hour))
+	if n := b.rawCount(t); n != 0 {
+		t.Fatalf("%d raw probes left", n)
+	}
+	for _, limit := range []int{1, 50, 130, 1000} {
+		after, err := b.st.ProbeListBySite(ctx, site, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := before[:min(limit, len(before))]
+		if len(after) != len(want) {
+			t.Fatalf("limit %d: %d probes, want %d", limit, len(after), len(want))
+		}
+		for i := range want {
+			if !after[i].At.Equal(want[i].At) || after[i].State != want[i].State || after[i].Reason != want[i].Reason ||
+				after[i].Latency != want[i].Latency || after[i].TTFB != want[i].TTFB || after[i].DNS != want[i].DNS ||
+				after[i].HTTPStatus != want[i].HTTPStatus {
+				t.Fatalf("limit %d, probe %d: %+v, want %+v", limit, i, after[i], want[i])
+			}
+		}
 	}
 }

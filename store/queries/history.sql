@@ -1,0 +1,99 @@
+-- name: HistoryCursorGet :one
+SELECT compacted_until, carry_at, carry_state FROM history_cursor WHERE site_id = @site_id;
+
+-- name: HistoryHoursHeld :one
+SELECT coalesce(sum(ok_ms), 0)::bigint AS ok_ms,
+       coalesce(sum(notok_ms), 0)::bigint AS notok_ms,
+       coalesce(sum(pending_ms), 0)::bigint AS pending_ms
+  FROM history_hours
+ WHERE site_id = @site_id AND at >= @from_at AND at < @to_at;
+
+-- name: HistoryHourList :many
+SELECT at, ok_ms, notok_ms, pending_ms, probes, timed, latency_sum, ttfb_sum, dns_sum,
+       connect_sum, tls_sum, latency_max, ttfb_max, hist
+  FROM history_hours
+ WHERE site_id = @site_id AND at >= @from_at AND at < @to_at
+ ORDER BY at;
+
+-- name: ProbeBlockList :many
+SELECT at, block FROM probe_blocks
+ WHERE site_id = @site_id AND at >= @from_at AND at < @to_at
+ ORDER BY at;
+
+-- name: ProbeBlockListBefore :many
+SELECT at, block FROM probe_blocks
+ WHERE site_id = @site_id AND at < @before
+ ORDER BY at DESC
+ LIMIT @max;
+
+-- HistoryCompactSites is every site with what compaction needs: its
+-- interval, its latest probe and its cursor.
+-- name: HistoryCompactSites :many
+SELECT si.id, si.interval_ms, st.checked_at, hc.compacted_until, hc.carry_at, coalesce(hc.carry_state::text, '')::text AS carry_state
+  FROM sites si
+  LEFT JOIN site_state st ON st.site_id = si.id
+  LEFT JOIN history_cursor hc ON hc.site_id = si.id
+ ORDER BY si.id;
+
+-- name: HistoryCursorLock :many
+SELECT site_id, compacted_until FROM history_cursor
+ WHERE site_id = ANY (@site_ids::integer[])
+ ORDER BY site_id
+   FOR UPDATE;
+
+-- name: HistoryCursorSet :exec
+INSERT INTO history_cursor AS c (site_id, compacted_until, carry_at, carry_state)
+SELECT u.site_id, u.until,
+       CASE WHEN u.carry_state = '' THEN NULL ELSE u.carry_at END,
+       CAST(nullif(u.carry_state, '') AS state)
+  FROM (SELECT unnest(@site_ids::integer[]) AS site_id, unnest(@untils::timestamptz[]) AS until,
+               unnest(@carry_ats::timestamptz[]) AS carry_at, unnest(@carry_states::text[]) AS carry_state) u
+ON CONFLICT (site_id) DO UPDATE
+   SET compacted_until = excluded.compacted_until, carry_at = excluded.carry_at, carry_state = excluded.carry_state;
+
+-- name: HistoryCursorOldest :many
+SELECT compacted_until FROM history_cursor ORDER BY compacted_until LIMIT 1;
+
+-- name: HistoryHourInsert :copyfrom
+INSERT INTO history_hours (at, latency_sum, ttfb_sum, dns_sum, connect_sum, tls_sum, site_id,
+                           ok_ms, notok_ms, pending_ms, probes, timed, latency_max, ttfb_max, hist)
+VALUES (@at, @latency_sum, @ttfb_sum, @dns_sum, @connect_sum, @tls_sum, @site_id,
+        @ok_ms, @notok_ms, @pending_ms, @probes, @timed, @latency_max, @ttfb_max, @hist);
+
+-- name: ProbeBlockInsert :copyfrom
+INSERT INTO probe_blocks (at, site_id, block) VALUES (@at, @site_id, @block);
+
+-- name: HistoryPartitionsEnsure :one
+SELECT walnut_history_partitions(@day_from::date, @days::integer)::integer AS created;
+
+-- name: HistoryPartitionsDrop :one
+SELECT walnut_drop_history_partitions(sqlc.arg(parent)::text::regclass, @before::timestamptz, @max::integer)::integer AS dropped;
+
+-- name: ProbePartitionsDrop :one
+SELECT walnut_drop_probe_partitions(@before::date)::integer AS dropped;
+
+-- name: ProbeBlockOldestDay :one
+-- The day of the oldest partition of probe_blocks, or null.
+SELECT min(to_date(substr(relname, 14), 'YYYYMMDD'))::date AS oldest
+  FROM pg_catalog.pg_class
+ WHERE relkind = 'r' AND relname ~ '^probe_blocks_[0-9]{8}$';
+
+-- name: HistoryHourOldestMonth :one
+-- The month of the oldest partition of history_hours, or null.
+SELECT min(to_date(substr(relname, 15), 'YYYYMM'))::date AS oldest
+  FROM pg_catalog.pg_class
+ WHERE relkind = 'r' AND relname ~ '^history_hours_[0-9]{6}$';
+
+-- name: MaintenanceLock :one
+-- One instance maintains at a time; the lock goes with the transaction.
+SELECT pg_try_advisory_xact_lock(hashtext('walnut_maintenance'))::boolean AS locked;
+
+-- name: MaintenanceTimeouts :exec
+SELECT set_config('lock_timeout', sqlc.arg(lock_ms)::integer || 'ms', true),
+       set_config('statement_timeout', sqlc.arg(statement_ms)::integer || 'ms', true);
+
+-- name: TransitionPrune :execrows
+DELETE FROM transitions WHERE at < @before;
+
+-- name: NotificationPrune :execrows
+DELETE FROM notifications WHERE done_at IS NOT NULL AND done_at < @before;

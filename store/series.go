@@ -1,0 +1,323 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/walnut-board/walnut/store/dbsqlc"
+)
+
+// Series resolutions: a series step that is a whole number of days or hours
+// reads hours of history_hours; a shorter one reads probes.
+const (
+	ResMinute = time.Minute
+	ResHour   = time.Hour
+	ResDay    = 24 * time.Hour
+)
+
+// historyCursor is how far a site's history is compacted (zero when none
+// of it is) and its last probe before that point.
+func (s *Store) historyCursor(ctx context.Context, site Site) (time.Time, carry, error) {
+	r, err := s.q.HistoryCursorGet(ctx, s.pool, site.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, carry{}, nil
+	}
+	if err != nil {
+		return time.Time{}, carry{}, fmt.Errorf("history cursor of site %s: %w", site.Slug, err)
+	}
+	var c carry
+	if r.CarryAt != nil && r.CarryState.Valid {
+		c = carry{at: r.CarryAt.UnixMicro(), state: State(r.CarryState.State), ok: true}
+	}
+	return r.CompactedUntil.UTC(), c, nil
+}
+
+// rawProbes returns a site's raw probes in [from, to), late ones too, in
+// time order.
+func (s *Store) rawProbes(ctx context.Context, site Site, from, to time.Time) ([]histProbe, error) {
+	rows, err := s.q.ProbeListRange(ctx, s.pool, dbsqlc.ProbeListRangeParams{SiteIds: []int32{site.ID}, FromAt: from, ToAt: to})
+	if err != nil {
+		return nil, fmt.Errorf("probes of site %s: %w", site.Slug, err)
+	}
+	out := make([]histProbe, len(rows))
+	for i, r := range rows {
+		out[i] = histProbeFromRow(r)
+	}
+	return out, nil
+}
+
+func histProbeFromRow(r dbsqlc.ProbeListRangeRow) histProbe {
+	return histProbe{
+		at: r.At.UnixMicro(), state: State(r.State), status: r.HttpStatus, latency: r.LatencyUs,
+		ttfb: r.TtfbUs, dns: r.DnsUs, connect: r.ConnectUs, tls: r.TlsUs, reason: r.Reason, late: r.Late,
+	}
+}
+
+// blocks returns a site's blocks of the hours starting in [from, to).
+func (s *Store) blocks(ctx context.Context, site Site, from, to time.Time) ([]block, error) {
+	rows, err := s.q.ProbeBlockList(ctx, s.pool, dbsqlc.ProbeBlockListParams{SiteID: site.ID, FromAt: from, ToAt: to})
+	if err != nil {
+		return nil, fmt.Errorf("probe blocks of site %s: %w", site.Slug, err)
+	}
+	out := make([]block, len(rows))
+	for i, r := range rows {
+		if out[i], err = decodeBlock(r.At, r.Block); err != nil {
+			return nil, fmt.Errorf("site %s: %w", site.Slug, err)
+		}
+	}
+	return out, nil
+}
+
+func micro(t time.Time) int64 { return t.UnixMicro() }
+
+// SiteUptime is a site's time-weighted record over [from, to): whole
+// compacted hours from history_hours, the compacted hours the window's ends
+// cut from their blocks, the rest from raw probes. It is exact to the
+// millisecond (hours keep milliseconds) wherever probes or blocks are kept;
+// past the raw retention, an hour cut by an end counts in proportion.
+func (s *Store) SiteUptime(ctx context.Context, site Site, from, to time.Time) (Uptime, error) {
+	from, to = from.UTC(), to.UTC()
+	var h held
+	if !to.After(from) {
+		return Uptime{}, nil
+	}
+	until, c, err := s.historyCursor(ctx, site)
+	if err != nil {
+		return Uptime{}, err
+	}
+	if from.Before(until) {
+		end := minTime(to, until)
+		whole0, whole1 := ceilTo(from, time.Hour), end.Truncate(time.Hour)
+		if whole1.After(whole0) {
+			r, err := s.q.HistoryHoursHeld(ctx, s.pool, dbsqlc.HistoryHoursHeldParams{SiteID: site.ID, FromAt: whole0, ToAt: whole1})
+			if err != nil {
+				return Uptime{}, fmt.Errorf("uptime of site %s: %w", site.Slug, err)
+			}
+			h.ok, h.notok, h.pending = r.OkMs*1000, r.NotokMs*1000, r.PendingMs*1000
+		}
+		for _, cut := range cutHours(from, end) {
+			if err := s.heldInHour(ctx, site, cut[0], cut[1], &h); err != nil {
+				return Uptime{}, err
+			}
+		}
+	}
+	if until.IsZero() || to.After(until) {
+		rawFrom := maxTime(from, until)
+		gap := 2 * site.Interval
+		probes, err := s.rawProbes(ctx, site, maxTime(rawFrom.Add(-gap), until), to)
+		if err != nil {
+			return Uptime{}, err
+		}
+		eachSpan(c, probes, gap.Microseconds(), micro(rawFrom), micro(to), 0, h.span)
+	}
+	return h.uptime(), nil
+}
+
+// cutHours are the parts of [from, to) in hours the window does not cover
+// whole.
+func cutHours(from, to time.Time) [][2]time.Time {
+	var cuts [][2]time.Time
+	if f := from.Truncate(time.Hour); !f.Equal(from) {
+		cuts = append(cuts, [2]time.Time{from, minTime(to, f.Add(time.Hour))})
+	}
+	if t := to.Truncate(time.Hour); !t.Equal(to) && (len(cuts) == 0 || !t.Equal(from.Truncate(time.Hour))) {
+		cuts = append(cuts, [2]time.Time{maxTime(from, t), to})
+	}
+	return cuts
+}
+
+// heldInHour adds the time in each verdict within [from, to), inside one
+// compacted hour: exact from the hour's block, in proportion from its row
+// once the block is gone.
+func (s *Store) heldInHour(ctx context.Context, site Site, from, to time.Time, h *held) error {
+	hour := from.Truncate(time.Hour)
+	bs, err := s.blocks(ctx, site, hour, hour.Add(time.Hour))
+	if err != nil {
+		return err
+	}
+	if len(bs) == 1 {
+		b := bs[0]
+		eachSpan(b.carry, b.probes, 2*b.interval.Microseconds(), micro(from), micro(to), 0, h.span)
+		return nil
+	}
+	rows, err := s.q.HistoryHourList(ctx, s.pool, dbsqlc.HistoryHourListParams{SiteID: site.ID, FromAt: hour, ToAt: hour.Add(time.Hour)})
+	if err != nil {
+		return fmt.Errorf("uptime of site %s: %w", site.Slug, err)
+	}
+	f := float64(to.Sub(from)) / float64(time.Hour)
+	for _, r := range rows {
+		h.ok += int64(math.Round(float64(r.OkMs) * 1000 * f))
+		h.notok += int64(math.Round(float64(r.NotokMs) * 1000 * f))
+		h.pending += int64(math.Round(float64(r.PendingMs) * 1000 * f))
+	}
+	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// minTime is the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func ceilTo(t time.Time, d time.Duration) time.Time {
+	f := t.Truncate(d)
+	if f.Equal(t) {
+		return f
+	}
+	return f.Add(d)
+}
+
+// Bucket is a site's record over one step of a series.
+type Bucket struct {
+	At     time.Time // start of the bucket
+	Uptime           // time-weighted verdicts
+	Probes int       // probes started in the bucket
+	Timed  int       // of which got a response, so have timings
+	// Percentiles of probes that got a response, from log histograms
+	// (within ±19 %, interpolated); zero without timed probes.
+	LatencyP50, LatencyP95, LatencyMax time.Duration
+	TTFBP50, TTFBP95, TTFBMax          time.Duration
+	// Means of the phases of probes that got a response.
+	DNS, Connect, TLS, TTFB, Latency time.Duration
+}
+
+// Transfer is the mean time from first byte to the end of the body.
+func (b Bucket) Transfer() time.Duration {
+	if t := b.Latency - b.TTFB; t > 0 {
+		return t
+	}
+	return 0
+}
+
+// ErrSeriesTooLong is returned when a series would read too many rows: a
+// smaller range or a larger step answers it.
+var ErrSeriesTooLong = errors.New("range too long for the step")
+
+// SeriesMaxRows bounds the steps of resolution one series spans.
+const SeriesMaxRows = 50000
+
+// SeriesResolution is the resolution a series with this step is aligned
+// to: the coarsest that divides the step.
+func SeriesResolution(step time.Duration) time.Duration {
+	switch {
+	case step%ResDay == 0:
+		return ResDay
+	case step%ResHour == 0:
+		return ResHour
+	}
+	return ResMinute
+}
+
+// SiteSeries returns a site's buckets of step from from (rounded down to the
+// step's resolution) until to. step must be a positive whole number of
+// minutes. Every bucket is returned, empty ones too. A step of whole hours
+// reads history_hours; a shorter one reads the blocks of compacted hours,
+// which last the raw retention (past it, such buckets are empty).
+func (s *Store) SiteSeries(ctx context.Context, site Site, from, to time.Time, step time.Duration) ([]Bucket, error) {
+	if step < time.Minute || step%time.Minute != 0 {
+		return nil, fmt.Errorf("series step %s: %w", step, errors.New("not a whole number of minutes"))
+	}
+	res := SeriesResolution(step)
+	from, to = from.UTC().Truncate(res), ceilTo(to.UTC(), res)
+	if !to.After(from) {
+		return nil, nil
+	}
+	if int64(to.Sub(from)/res) > SeriesMaxRows {
+		return nil, ErrSeriesTooLong
+	}
+	until, c, err := s.historyCursor(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	n := int((to.Sub(from) + step - 1) / step)
+	end := from.Add(time.Duration(n) * step)
+	aggs := make([]agg, n)
+	base, width := micro(from), step.Microseconds()
+	credit := func(st State, a, b int64) {
+		for a < b {
+			i := (a - base) / width
+			e := min(b, base+(i+1)*width)
+			aggs[i].held.add(st, e-a)
+			a = e
+		}
+	}
+	count := func(probes []histProbe, lo, hi int64) {
+		for _, p := range probes {
+			if !p.late && p.at >= lo && p.at < hi {
+				aggs[(p.at-base)/width].addProbe(p)
+			}
+		}
+	}
+	if from.Before(until) {
+		compactedTo := minTime(to, until)
+		if step%time.Hour == 0 {
+			rows, err := s.q.HistoryHourList(ctx, s.pool, dbsqlc.HistoryHourListParams{SiteID: site.ID, FromAt: from, ToAt: compactedTo})
+			if err != nil {
+				return nil, fmt.Errorf("series of site %s: %w", site.Slug, err)
+			}
+			for _, r := range rows {
+				if err := aggs[(micro(r.At)-base)/width].addRow(r); err != nil {
+					return nil, fmt.Errorf("series of site %s, hour %s: %w", site.Slug, r.At.Format(time.RFC3339), err)
+				}
+			}
+		} else {
+			bs, err := s.blocks(ctx, site, from.Truncate(time.Hour), compactedTo)
+			if err != nil {
+				return nil, err
+			}
+			lo, hi := micro(from), micro(compactedTo)
+			for _, b := range bs {
+				eachSpan(b.carry, b.probes, 2*b.interval.Microseconds(), max(lo, b.hour), min(hi, b.hour+hourMicros), 0, credit)
+				count(b.probes, lo, hi)
+			}
+		}
+	}
+	if until.IsZero() || to.After(until) {
+		rawFrom := maxTime(from, until)
+		gap := 2 * site.Interval
+		probes, err := s.rawProbes(ctx, site, maxTime(rawFrom.Add(-gap), until), end)
+		if err != nil {
+			return nil, err
+		}
+		// The latest probe's verdict is not over: it fills the last bucket
+		// as far as it holds, as a bucket in progress shows.
+		eachSpan(c, probes, gap.Microseconds(), micro(rawFrom), micro(to), micro(end), credit)
+		count(probes, micro(rawFrom), micro(to))
+	}
+	out := make([]Bucket, n)
+	for i := range aggs {
+		out[i] = aggs[i].bucket(from.Add(time.Duration(i) * step))
+	}
+	return out, nil
+}
+
+// addRow adds an hour of history_hours.
+func (a *agg) addRow(r dbsqlc.HistoryHourListRow) error {
+	a.held.ok += int64(r.OkMs) * 1000
+	a.held.notok += int64(r.NotokMs) * 1000
+	a.held.pending += int64(r.PendingMs) * 1000
+	a.probes += int64(r.Probes)
+	a.timed += int64(r.Timed)
+	a.latencySum += r.LatencySum
+	a.ttfbSum += r.TtfbSum
+	a.dnsSum += r.DnsSum
+	a.connectSum += r.ConnectSum
+	a.tlsSum += r.TlsSum
+	a.latencyMax = max(a.latencyMax, r.LatencyMax)
+	a.ttfbMax = max(a.ttfbMax, r.TtfbMax)
+	return a.addHist(r.Hist)
+}
