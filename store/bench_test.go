@@ -10,8 +10,9 @@ import (
 	"github.com/walnut-board/walnut/store/storetest"
 )
 
-// BenchmarkWriteProbes measures the writer's path into PostgreSQL: COPY of a
-// batch plus the state machine in SQL, in one transaction. Each batch holds
+// BenchmarkWriteProbes measures the writer's path into PostgreSQL: one
+// statement writes a batch and runs the state machine. It reports probes a
+// second and the WAL each probe costs (pg_current_wal_lsn before and after). Each batch holds
 // one probe for each of 1,000 sites, as the writer sees when 1,000 sites are
 // due together; every tenth probe flips state so transitions are written too.
 func BenchmarkWriteProbes(b *testing.B) {
@@ -32,6 +33,10 @@ func BenchmarkWriteProbes(b *testing.B) {
 			}
 			start := time.Now()
 			batch := make([]store.Probe, size)
+			var lsn0 string
+			if err := st.Pool().QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn0); err != nil {
+				b.Fatal(err)
+			}
 			b.ResetTimer()
 			for n := range b.N {
 				for i := range batch {
@@ -50,7 +55,12 @@ func BenchmarkWriteProbes(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			var wal float64
+			if err := st.Pool().QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8`, lsn0).Scan(&wal); err != nil {
+				b.Fatal(err)
+			}
 			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "probes/s")
+			b.ReportMetric(wal/float64(b.N*size), "wal-B/probe")
 			b.ReportMetric(0, "ns/op")
 		})
 	}

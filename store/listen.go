@@ -13,12 +13,6 @@ import (
 
 // Channels on which the store announces changes.
 const (
-	// ChannelTransition carries one JSON object per state change of a site,
-	// sent by walnut_write_probes (00008): none now; the board hears walnut_checked.
-	ChannelTransition = "walnut_transition"
-	// ChannelProbes is notified once per written batch of probes; its
-	// payload is the number of probes.
-	ChannelProbes = "walnut_probes"
 	// ChannelChecked is notified once per statement that updates site
 	// state; its payload is the earliest checked_at written, in Unix
 	// microseconds (ParseChecked), for SiteListCheckedSince.

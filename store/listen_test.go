@@ -25,7 +25,7 @@ func TestListenReconnects(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		st.Listen(ctx, []string{store.ChannelProbes, store.ChannelTransition}, store.ListenOptions{
+		st.Listen(ctx, []string{store.ChannelChecked, store.ChannelSites}, store.ListenOptions{
 			Logger:   discardLogger(),
 			Backoff:  func(int) time.Duration { return 10 * time.Millisecond },
 			OnNotify: func(c, p string) { notes <- note{c, p} },
@@ -61,10 +61,10 @@ func TestListenReconnects(t *testing.T) {
 
 	expectState(true)
 	expectNote(note{"", ""}) // a re-read is asked for on connecting
-	if _, err := pool.Exec(ctx, "SELECT pg_notify($1, '7')", store.ChannelProbes); err != nil {
+	if _, err := pool.Exec(ctx, "SELECT pg_notify($1, '7')", store.ChannelChecked); err != nil {
 		t.Fatal(err)
 	}
-	expectNote(note{store.ChannelProbes, "7"})
+	expectNote(note{store.ChannelChecked, "7"})
 
 	if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%'`); err != nil {
@@ -73,10 +73,10 @@ func TestListenReconnects(t *testing.T) {
 	expectState(false)
 	expectState(true)
 	expectNote(note{"", ""})
-	if _, err := pool.Exec(ctx, "SELECT pg_notify($1, 'again')", store.ChannelTransition); err != nil {
+	if _, err := pool.Exec(ctx, "SELECT pg_notify($1, 'again')", store.ChannelSites); err != nil {
 		t.Fatal(err)
 	}
-	expectNote(note{store.ChannelTransition, "again"})
+	expectNote(note{store.ChannelSites, "again"})
 
 	cancel()
 	<-done
