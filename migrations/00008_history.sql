@@ -64,12 +64,16 @@ CREATE TABLE probe_blocks (
 -- history_cursor: how far each site's history is compacted. Readers take
 -- history_hours and probe_blocks before compacted_until and raw probes from
 -- it on. carry is the site's last probe before compacted_until (not late),
--- whose verdict may hold past it.
+-- whose verdict may hold past it. [pack_from, pack_to) are hours whose rows
+-- came from the rollups of an upgraded database and whose raw probes are
+-- still to be packed into blocks.
 CREATE TABLE history_cursor (
     site_id         integer     PRIMARY KEY REFERENCES sites (id) ON DELETE CASCADE,
     compacted_until timestamptz NOT NULL,
     carry_at        timestamptz,
-    carry_state     state
+    carry_state     state,
+    pack_from       timestamptz,
+    pack_to         timestamptz
 );
 
 -- walnut_history_partitions creates the daily partitions of probe_blocks
@@ -295,16 +299,22 @@ END;
 $$;
 -- +goose StatementEnd
 
--- The upgrade keeps every answer: a site's hours before its oldest raw probe
--- (the raw retention had dropped their probes, so only the hour rollups held
--- them) become history_hours rows; its raw probes stay raw and the
--- maintenance service compacts them as it does new ones, from history_cursor
--- on. A site with no raw probe left keeps all its hours.
+-- The upgrade keeps every answer. Every finished hour of the hour rollups
+-- becomes a history_hours row, as they hold it (the hours of the oldest raw
+-- day included: the raw retention had dropped the probes before it, and
+-- with them what its first probes were credited from the last probe of the
+-- day before). The cursor starts after them, the last raw probe before it as
+-- the carry; the raw probes from then on are compacted as new ones are. The
+-- raw probes of the converted hours are packed into blocks by the
+-- maintenance service (pack_from, pack_to), so that the probe list and the
+-- hours cut by a window read them as before. A site with no raw probe left
+-- keeps all its hours.
 CREATE TEMPORARY TABLE upgrade_bounds ON COMMIT DROP AS
 SELECT c.site_id,
        CASE WHEN r.oldest IS NULL THEN walnut_trunc(3600, c.folded_until) + interval '1 hour'
-            ELSE least(walnut_trunc(86400, r.oldest), walnut_trunc(3600, c.folded_until))
-       END AS bound
+            ELSE walnut_trunc(3600, c.folded_until)
+       END AS bound,
+       walnut_trunc(3600, r.oldest) AS oldest
   FROM rollup_cursor c
   LEFT JOIN (SELECT site_id, min(at) AS oldest FROM probes GROUP BY site_id) r ON r.site_id = c.site_id
  WHERE c.folded_until IS NOT NULL;
@@ -342,10 +352,10 @@ SELECT r.at, r.latency_sum, r.ttfb_sum, r.dns_sum, r.connect_sum, r.tls_sum, r.s
   JOIN upgrade_bounds b ON b.site_id = r.site_id
  WHERE r.res = 3600 AND r.at < b.bound;
 
--- Raw probes before a bound (only where the site's latest hour came before
--- its oldest raw day) are in the converted hours: the last is the carry.
-INSERT INTO history_cursor (site_id, compacted_until, carry_at, carry_state)
-SELECT b.site_id, b.bound, p.at, p.state
+-- The carry is the last probe before the bound, if it may hold past it.
+INSERT INTO history_cursor (site_id, compacted_until, carry_at, carry_state, pack_from, pack_to)
+SELECT b.site_id, b.bound, p.at, p.state,
+       CASE WHEN b.oldest < b.bound THEN b.oldest END, CASE WHEN b.oldest < b.bound THEN b.bound END
   FROM upgrade_bounds b
   LEFT JOIN LATERAL (SELECT at, state FROM probes
                       WHERE site_id = b.site_id AND at < b.bound

@@ -216,3 +216,55 @@ func (s *Store) compactChunk(ctx context.Context, tx pgx.Tx, chunk []compactTarg
 func msOf(us int64) int32 {
 	return int32(min((us+500)/1000, math.MaxInt32))
 }
+
+// pack packs into blocks the raw probes of hours whose rows an upgrade
+// converted from the rollups of 00003 (history_cursor.pack_from to
+// pack_to), a day of a site per transaction, until none is left. It writes
+// no hour rows: the converted ones hold what the rollups held.
+func (s *Store) pack(ctx context.Context, tx func(ctx context.Context, fn func(pgx.Tx) error) error) (int, error) {
+	packed := 0
+	for {
+		todo, err := s.q.HistoryPackList(ctx, s.pool)
+		if err != nil {
+			return packed, fmt.Errorf("list hours to pack: %w", err)
+		}
+		if len(todo) == 0 {
+			return packed, nil
+		}
+		for _, r := range todo {
+			from, to := r.PackFrom.UTC(), minTime(r.PackTo.UTC(), r.PackFrom.UTC().Truncate(24*time.Hour).Add(compactSpan))
+			interval := time.Duration(r.IntervalMs) * time.Millisecond
+			err := tx(ctx, func(tx pgx.Tx) error {
+				if _, err := s.q.HistoryPartitionsEnsure(ctx, tx, dbsqlc.HistoryPartitionsEnsureParams{DayFrom: pgDate(from), Days: 1}); err != nil {
+					return fmt.Errorf("create partitions: %w", err)
+				}
+				rows, err := s.q.ProbeListRange(ctx, tx, dbsqlc.ProbeListRangeParams{SiteIds: []int32{r.SiteID}, FromAt: from.Add(-2 * interval), ToAt: to})
+				if err != nil {
+					return fmt.Errorf("read probes: %w", err)
+				}
+				var c carry
+				var probes []histProbe
+				for _, row := range rows {
+					p := histProbeFromRow(row)
+					if p.at < micro(from) {
+						c = lastCarry(c, []histProbe{p})
+						continue
+					}
+					probes = append(probes, p)
+				}
+				var blocks []dbsqlc.ProbeBlockInsertParams
+				compactHours(c, probes, interval, micro(from), micro(to), func(hour int64, _ *agg, b block) {
+					blocks = append(blocks, dbsqlc.ProbeBlockInsertParams{At: time.UnixMicro(hour).UTC(), SiteID: r.SiteID, Block: b.encode()})
+				})
+				if _, err := s.q.ProbeBlockInsert(ctx, tx, blocks); err != nil {
+					return fmt.Errorf("write blocks: %w", err)
+				}
+				packed += len(blocks)
+				return s.q.HistoryPackSet(ctx, tx, dbsqlc.HistoryPackSetParams{SiteID: r.SiteID, PackedTo: to})
+			})
+			if err != nil {
+				return packed, fmt.Errorf("pack the hours of site %d from %s: %w", r.SiteID, from.Format(time.RFC3339), err)
+			}
+		}
+	}
+}

@@ -7,6 +7,10 @@ import (
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/walnut-board/walnut/migrations"
 )
 
 // Pool hands the store's tests its pool, for SQL of their own. Nothing
@@ -35,4 +39,17 @@ func LoseCommitAnswers(w *Writer, n int) {
 		}
 		return err
 	}
+}
+
+// MigrateUpTo migrates the schema up to version, as a database deployed
+// with that version's code would be.
+func MigrateUpTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
+	if err != nil {
+		return err
+	}
+	_, err = provider.UpTo(ctx, version)
+	return err
 }

@@ -109,7 +109,7 @@ func TestListenNoticesHalfOpenConnection(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		st.Listen(ctx, []string{store.ChannelProbes}, store.ListenOptions{
+		st.Listen(ctx, []string{store.ChannelChecked}, store.ListenOptions{
 			Logger:       discardLogger(),
 			Backoff:      func(int) time.Duration { return 10 * time.Millisecond },
 			OnNotify:     func(c, p string) { notes <- c + ":" + p },
@@ -164,10 +164,10 @@ func TestListenNoticesHalfOpenConnection(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	if _, err := direct.Exec(ctx, "SELECT pg_notify($1, 'before')", store.ChannelProbes); err != nil {
+	if _, err := direct.Exec(ctx, "SELECT pg_notify($1, 'before')", store.ChannelChecked); err != nil {
 		t.Fatal(err)
 	}
-	expectNote(store.ChannelProbes + ":before")
+	expectNote(store.ChannelChecked + ":before")
 	select {
 	case up := <-states:
 		t.Fatalf("state changed to %v on a healthy connection", up)
@@ -178,8 +178,8 @@ func TestListenNoticesHalfOpenConnection(t *testing.T) {
 	expectState(false)
 	proxy.Resume()
 	expectState(true)
-	if _, err := direct.Exec(ctx, "SELECT pg_notify($1, 'after')", store.ChannelProbes); err != nil {
+	if _, err := direct.Exec(ctx, "SELECT pg_notify($1, 'after')", store.ChannelChecked); err != nil {
 		t.Fatal(err)
 	}
-	expectNote(store.ChannelProbes + ":after")
+	expectNote(store.ChannelChecked + ":after")
 }

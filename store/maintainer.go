@@ -46,6 +46,7 @@ type MaintainerOptions struct {
 type MaintainResult struct {
 	PartitionsCreated    int
 	HoursCompacted       int
+	HoursPacked          int // of an upgraded database, packed into blocks
 	ProbesCompacted      int64
 	RawDaysDropped       int
 	DetailDaysDropped    int // days of probe_blocks dropped, budget included
@@ -176,6 +177,10 @@ func (m *Maintainer) RunOnce(ctx context.Context) (MaintainResult, error) {
 	if err != nil && !errors.Is(err, errLocked) {
 		errs = append(errs, err)
 	}
+	res.HoursPacked, err = m.st.pack(ctx, m.tx)
+	if err != nil && !errors.Is(err, errLocked) {
+		errs = append(errs, err)
+	}
 
 	// Raw days go once every site's cursor is past them, and never today's
 	// or yesterday's: the hot window that recent windows and the probe list
@@ -186,6 +191,14 @@ func (m *Maintainer) RunOnce(ctx context.Context) (MaintainResult, error) {
 			return err
 		}
 		before := minTime(today.Add(-24*time.Hour), oldest[0].UTC().Truncate(24*time.Hour))
+		// and not before an upgraded database's raw probes are packed
+		unpacked, err := q.HistoryPackList(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, u := range unpacked {
+			before = minTime(before, u.PackFrom.UTC().Truncate(24*time.Hour))
+		}
 		n, err := q.ProbePartitionsDrop(ctx, tx, pgDate(before))
 		res.RawDaysDropped = int(n)
 		return err
@@ -311,9 +324,15 @@ func (m *Maintainer) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return nil
 }
 
-// Compact packs every finished hour now, as a maintenance pass does; tests
+// Compact packs every hour finished at now, and the raw probes of an
+// upgraded database's converted hours, as a maintenance pass does; tests
 // and tools call it to read compacted history without the rest of a pass.
 func (s *Store) Compact(ctx context.Context, now time.Time) (CompactResult, error) {
 	m := NewMaintainer(s, slog.New(slog.DiscardHandler), MaintainerOptions{})
-	return s.compact(ctx, now, m.tx)
+	res, err := s.compact(ctx, now, m.tx)
+	if err != nil {
+		return res, err
+	}
+	_, err = s.pack(ctx, m.tx)
+	return res, err
 }

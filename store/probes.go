@@ -76,22 +76,12 @@ func (s *Store) ProbeListBySite(ctx context.Context, site Site, limit int) ([]Pr
 			break
 		}
 	}
-	out := make([]Probe, len(rows), limit)
-	for i, r := range rows {
-		out[i] = Probe{
-			SiteID:     site.ID,
-			At:         r.At,
-			State:      State(r.State),
-			HTTPStatus: int(r.HttpStatus),
-			Latency:    duration(r.LatencyUs),
-			TTFB:       duration(r.TtfbUs),
-			DNS:        duration(r.DnsUs),
-			Connect:    duration(r.ConnectUs),
-			TLS:        duration(r.TlsUs),
-			Reason:     r.Reason,
-		}
+	out := make([]Probe, 0, limit)
+	for _, r := range rows {
+		out = append(out, probeFromRow(site.ID, dbsqlc.ProbeListBySiteBeforeRow(r)))
 	}
-	for before := until; len(out) < limit && !before.IsZero(); {
+	before := until
+	for len(out) < limit && !before.IsZero() {
 		blocks, err := s.q.ProbeBlockListBefore(ctx, s.pool, dbsqlc.ProbeBlockListBeforeParams{SiteID: site.ID, Before: before, Max: 8})
 		if err != nil {
 			return nil, fmt.Errorf("list probes of site %s: %w", site.Slug, err)
@@ -110,7 +100,32 @@ func (s *Store) ProbeListBySite(ctx context.Context, site Site, limit int) ([]Pr
 			before = r.At
 		}
 	}
+	// Hours of an upgraded database not packed yet are still raw probes.
+	if len(out) < limit && !before.IsZero() {
+		rows, err := s.q.ProbeListBySiteBefore(ctx, s.pool, dbsqlc.ProbeListBySiteBeforeParams{SiteID: site.ID, Before: before, Max: int32(limit - len(out))})
+		if err != nil {
+			return nil, fmt.Errorf("list probes of site %s: %w", site.Slug, err)
+		}
+		for _, r := range rows {
+			out = append(out, probeFromRow(site.ID, r))
+		}
+	}
 	return out, nil
+}
+
+func probeFromRow(siteID int32, r dbsqlc.ProbeListBySiteBeforeRow) Probe {
+	return Probe{
+		SiteID:     siteID,
+		At:         r.At,
+		State:      State(r.State),
+		HTTPStatus: int(r.HttpStatus),
+		Latency:    duration(r.LatencyUs),
+		TTFB:       duration(r.TtfbUs),
+		DNS:        duration(r.DnsUs),
+		Connect:    duration(r.ConnectUs),
+		TLS:        duration(r.TlsUs),
+		Reason:     r.Reason,
+	}
 }
 
 // ProbePartitionsEnsure creates the daily probe partitions from the day of

@@ -284,6 +284,63 @@ func (q *Queries) HistoryHoursHeld(ctx context.Context, db DBTX, arg HistoryHour
 	return i, err
 }
 
+const historyPackList = `-- name: HistoryPackList :many
+SELECT hc.site_id, si.interval_ms, hc.pack_from::timestamptz AS pack_from, hc.pack_to::timestamptz AS pack_to
+  FROM history_cursor hc
+  JOIN sites si ON si.id = hc.site_id
+ WHERE hc.pack_from IS NOT NULL AND hc.pack_to IS NOT NULL
+ ORDER BY hc.site_id
+`
+
+type HistoryPackListRow struct {
+	SiteID     int32
+	IntervalMs int32
+	PackFrom   time.Time
+	PackTo     time.Time
+}
+
+func (q *Queries) HistoryPackList(ctx context.Context, db DBTX) ([]HistoryPackListRow, error) {
+	rows, err := db.Query(ctx, historyPackList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []HistoryPackListRow
+	for rows.Next() {
+		var i HistoryPackListRow
+		if err := rows.Scan(
+			&i.SiteID,
+			&i.IntervalMs,
+			&i.PackFrom,
+			&i.PackTo,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const historyPackSet = `-- name: HistoryPackSet :exec
+UPDATE history_cursor
+   SET pack_from = CASE WHEN $1::timestamptz < pack_to THEN $1::timestamptz END,
+       pack_to = CASE WHEN $1::timestamptz < pack_to THEN pack_to END
+ WHERE site_id = $2
+`
+
+type HistoryPackSetParams struct {
+	PackedTo time.Time
+	SiteID   int32
+}
+
+func (q *Queries) HistoryPackSet(ctx context.Context, db DBTX, arg HistoryPackSetParams) error {
+	_, err := db.Exec(ctx, historyPackSet, arg.PackedTo, arg.SiteID)
+	return err
+}
+
 const historyPartitionsDrop = `-- name: HistoryPartitionsDrop :one
 SELECT walnut_drop_history_partitions($1::text::regclass, $2::timestamptz, $3::integer)::integer AS dropped
 `

@@ -77,6 +77,8 @@ type HistoryCursor struct {
 	CompactedUntil time.Time
 	CarryAt        *time.Time
 	CarryState     NullState
+	PackFrom       *time.Time
+	PackTo         *time.Time
 }
 
 type HistoryHour struct {
@@ -251,4 +253,5 @@ type Transition struct {
 type UpgradeBound struct {
 	SiteID int32
 	Bound  interface{}
+	Oldest time.Time
 }

@@ -86,6 +86,62 @@ func (q *Queries) ProbeListBySite(ctx context.Context, db DBTX, arg ProbeListByS
 	return items, nil
 }
 
+const probeListBySiteBefore = `-- name: ProbeListBySiteBefore :many
+SELECT at, state, http_status, latency_us, ttfb_us, dns_us, connect_us, tls_us, reason
+  FROM probes
+ WHERE site_id = $1 AND at < $2
+ ORDER BY at DESC
+ LIMIT $3
+`
+
+type ProbeListBySiteBeforeParams struct {
+	SiteID int32
+	Before time.Time
+	Max    int32
+}
+
+type ProbeListBySiteBeforeRow struct {
+	At         time.Time
+	State      State
+	HttpStatus int16
+	LatencyUs  int32
+	TtfbUs     int32
+	DnsUs      int32
+	ConnectUs  int32
+	TlsUs      int32
+	Reason     string
+}
+
+func (q *Queries) ProbeListBySiteBefore(ctx context.Context, db DBTX, arg ProbeListBySiteBeforeParams) ([]ProbeListBySiteBeforeRow, error) {
+	rows, err := db.Query(ctx, probeListBySiteBefore, arg.SiteID, arg.Before, arg.Max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ProbeListBySiteBeforeRow
+	for rows.Next() {
+		var i ProbeListBySiteBeforeRow
+		if err := rows.Scan(
+			&i.At,
+			&i.State,
+			&i.HttpStatus,
+			&i.LatencyUs,
+			&i.TtfbUs,
+			&i.DnsUs,
+			&i.ConnectUs,
+			&i.TlsUs,
+			&i.Reason,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const probeListRange = `-- name: ProbeListRange :many
 SELECT site_id, at, state, http_status, latency_us, ttfb_us, dns_us, connect_us, tls_us, reason, late
   FROM probes

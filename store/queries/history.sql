@@ -97,3 +97,16 @@ DELETE FROM transitions WHERE at < @before;
 
 -- name: NotificationPrune :execrows
 DELETE FROM notifications WHERE done_at IS NOT NULL AND done_at < @before;
+
+-- name: HistoryPackList :many
+SELECT hc.site_id, si.interval_ms, hc.pack_from::timestamptz AS pack_from, hc.pack_to::timestamptz AS pack_to
+  FROM history_cursor hc
+  JOIN sites si ON si.id = hc.site_id
+ WHERE hc.pack_from IS NOT NULL AND hc.pack_to IS NOT NULL
+ ORDER BY hc.site_id;
+
+-- name: HistoryPackSet :exec
+UPDATE history_cursor
+   SET pack_from = CASE WHEN @packed_to::timestamptz < pack_to THEN @packed_to::timestamptz END,
+       pack_to = CASE WHEN @packed_to::timestamptz < pack_to THEN pack_to END
+ WHERE site_id = @site_id;

@@ -64,3 +64,10 @@ SELECT coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE state = 'ok'), 0)::
        coalesce(sum(extract(epoch FROM e - s)) FILTER (WHERE state = 'pending'), 0)::float8 AS pending_seconds
   FROM spans
  WHERE e > s;
+
+-- name: ProbeListBySiteBefore :many
+SELECT at, state, http_status, latency_us, ttfb_us, dns_us, connect_us, tls_us, reason
+  FROM probes
+ WHERE site_id = @site_id AND at < @before
+ ORDER BY at DESC
+ LIMIT @max;
