@@ -20,25 +20,28 @@ type Footprint struct {
 	// past HotWindow: its row or packed form and its share of the indexes.
 	Probe float64
 	// SiteMinute is a minute of one site's probes, kept as long as raw
-	// probes (the minute rollup row); one per minute that has a probe.
+	// probes, for a schema with minute rows (00001-00007 had them; 00008
+	// has none); one per minute that has a probe.
 	SiteMinute float64
 	// SiteHour is an hour of one site's history, kept for the history's
-	// retention (the hour rollup row and a 24th of the day row).
+	// retention (a history_hours row).
 	SiteHour float64
 }
 
-// CurrentFootprint is Footprint for the schema of migrations 00001-00007,
-// measured with `go run ./bench -history` at 9894c48 (BENCHMARKS.md,
-// "Storage"): Probe from -sites 100 -interval 30s -days 14 (4,032,000
-// probes, 316.5 MB of probes), the rollup rows from -sites 20 -days 1
-// -batch 1 -writers 1, batches of one probe as serve writes them at that
-// rate (21.9 MB for 29,300 rows, each minute row updated in place; 722 B a
-// row with 1,000-probe batches).
+// CurrentFootprint is Footprint for the schema of migration 00008
+// (recent probes as rows, older ones packed per site and hour, hourly
+// history), measured with `go run ./bench -history -sites 100 -interval 30s
+// -days 8` (2,304,000 probes; BENCHMARKS.md, "Storage"): a raw row costs
+// 80.6 B with its indexes and is kept for today and yesterday (HotWindow,
+// at most two days), beside its packed copy; a packed probe costs 17.6 B
+// (40.3 MB of probe_blocks); an hour of a site's history 229 B (4.4 MB of
+// history_hours for 19,200 site-hours). There are no minute rows.
 var CurrentFootprint = Footprint{
-	Empty:      9.8e6,
-	Probe:      78.5,
-	SiteMinute: 747,
-	SiteHour:   778,
+	Empty:     10.3e6,
+	HotProbe:  80.6 + 17.6,
+	HotWindow: 48 * time.Hour,
+	Probe:     17.6,
+	SiteHour:  229,
 }
 
 // HistoryRetention is how long hour and day history is kept.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/walnut-board/walnut/store"
 )
@@ -107,24 +108,38 @@ func TestConfigCheckProjectsSize(t *testing.T) {
 	f := store.CurrentFootprint
 	sizeLine := regexp.MustCompile(`(?m)^  after (30 days|90 days|a year) +([\d.]+) (MB|GB)$`)
 
-	t.Run("HundredSitesExceedAGigabyte", func(t *testing.T) {
+	// The goal of the storage layout of 00008: 100 sites at 30 s, every
+	// probe for 90 days and hourly history for 400, in 1 GB.
+	t.Run("HundredSitesFitAGigabyte", func(t *testing.T) {
 		t.Parallel()
 		out, stderr, code := check(t, sites(100, "30s"), map[string]string{"WALNUT_DB_BUDGET": "1GB"})
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		if !strings.Contains(out, "Database size, projected (raw probes kept 30d, hourly history 400d):") {
+		if !strings.Contains(out, "Database size, projected (raw probes kept 90d, hourly history 400d):") {
 			t.Fatalf("no projection:\n%s", out)
 		}
 		if got := sizeLine.FindAllStringSubmatch(out, -1); len(got) != 3 {
 			t.Fatalf("want three sizes:\n%s", out)
 		}
-		// Each day adds a day of probes, minute rows and hours, for each
-		// site, until raw retention (30 days) is full.
-		perDay := 100 * (2880*f.Probe + 1440*f.SiteMinute + 24*f.SiteHour)
-		days := int((1e9-f.Empty)/perDay) + 1
-		if days >= 30 {
-			t.Fatalf("the footprint puts 100 sites under 1 GB for %d days; the test expects the budget to be exceeded within retention", days)
+		if !regexp.MustCompile(`(?m)^  fits in WALNUT_DB_BUDGET 1GB \(at most \d+ % of it\)$`).MatchString(out) {
+			t.Errorf("100 sites at 30 s do not fit 1 GB:\n%s", out)
+		}
+	})
+
+	t.Run("FourHundredSitesExceedAGigabyte", func(t *testing.T) {
+		t.Parallel()
+		out, stderr, code := check(t, sites(400, "30s"), map[string]string{"WALNUT_DB_BUDGET": "1GB"})
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		intervals := make([]time.Duration, 400)
+		for i := range intervals {
+			intervals[i] = 30 * time.Second
+		}
+		days, ok := f.DaysToReach(1e9, intervals, 90*24*time.Hour, 400*24*time.Hour)
+		if !ok {
+			t.Fatal("the footprint puts 400 sites under 1 GB forever")
 		}
 		if want := fmt.Sprintf("  exceeds WALNUT_DB_BUDGET 1GB after %d days", days); !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -154,8 +169,8 @@ func TestConfigCheckProjectsSize(t *testing.T) {
 			}
 			return v
 		}
-		if size(short) >= size(long)/2 {
-			t.Errorf("7 days of raw probes project %.0f MB, 30 days %.0f MB", size(short), size(long))
+		if size(short) >= size(long) {
+			t.Errorf("7 days of raw probes project %.0f MB after 30 days, 90 days of them %.0f MB", size(short), size(long))
 		}
 	})
 
