@@ -129,8 +129,8 @@ func cleanProbe(p Probe) Probe {
 	return p
 }
 
-// maxIntervalMs bounds sites.interval_ms: an int4 column, which the
-// rollups double (migrations/00003_rollups.sql) in int4 arithmetic. An
+// maxIntervalMs bounds sites.interval_ms: an int4 column, which history
+// doubles (two intervals: how long a verdict holds) in int4 arithmetic. An
 // interval longer than about twelve days is stored as that: it only bounds
 // how long a verdict holds in uptime and when the board calls a site stale.
 const maxIntervalMs = math.MaxInt32 / 2

@@ -430,7 +430,7 @@ func (w *Writer) attempt(ctx context.Context, batch []Probe) error {
 	}
 	if ce := (*commitError)(nil); errors.As(err, &ce) && w.committed(ctx, batch) {
 		// Written after all: writing it again would store every probe
-		// twice and count it twice in the rollups. (Its transitions went
+		// twice and count it twice in history. (Its transitions went
 		// unlogged; they are in the database and its notices are queued.)
 		w.logger.Warn("a batch whose commit went unanswered was written; not writing it again", "probes", len(batch), "error", err)
 		err = nil

@@ -20,7 +20,7 @@ type HistoryView struct {
 	Outages     []OutageRow
 	SeriesJSON  string // links to the same data through the API
 	SeriesCSV   string
-	NoData      bool // no rollups in the range: charts would be empty
+	NoData      bool // no history in the range: charts would be empty
 }
 
 // RangeLink is one choice of the range picker.

@@ -60,7 +60,7 @@ func parseSpan(s string) (time.Duration, error) {
 }
 
 // autoStep is the step a range is drawn with when none is asked for: a few
-// hundred points at most, on a resolution the rollups keep.
+// hundred points at most, on a resolution history keeps.
 func autoStep(span time.Duration) time.Duration {
 	switch {
 	case span <= 6*time.Hour:

@@ -82,8 +82,9 @@ var siteRanges = []struct {
 
 // siteHistory builds the history part of the site page: uptime windows,
 // charts over ?range= (default 24h), the 90-day strip and the outages.
-// Everything comes from rollups and trs, the site's newest transitions that
-// the page's table already read; not from raw probes.
+// Everything comes from store's history (hours, blocks and the last hour's
+// raw probes) and trs, the site's newest transitions that the page's table
+// already read.
 func (h *Handler) siteHistory(r *http.Request, s store.Site, trs []store.Transition) (views.HistoryView, error) {
 	ctx := r.Context()
 	now := h.now()
