@@ -354,8 +354,11 @@ func TestProbeRowSize(t *testing.T) {
 	}
 	perRow := float64(heap+index) / n
 	t.Logf("probe row: %.1f bytes (heap %.1f, index %.1f)", perRow, float64(heap)/n, float64(index)/n)
-	if perRow >= 100 {
-		t.Fatalf("a probe costs %.1f bytes with its index, want under 100", perRow)
+	// A raw row lives two days (then it is packed, see TestBlockRoundTrip
+	// and BENCHMARKS.md "Storage"), so its (site_id, at) index may cost
+	// what a 30-day row could not.
+	if perRow >= 110 {
+		t.Fatalf("a probe costs %.1f bytes with its index, want under 110", perRow)
 	}
 }
 
