@@ -7,21 +7,31 @@
 //
 // The rule, by length of the value:
 //
-//   - Four characters or more: replaced wherever it appears, as sent and in
-//     the forms an echo may take: URL-encoded (query and path), JSON-escaped
-//     and HTML-escaped.
+//   - Sixteen characters or more (clearly a token): replaced wherever it
+//     appears, as sent and in the forms an echo may take: URL-encoded (query
+//     and path), JSON-escaped and HTML-escaped.
+//   - Four to fifteen characters: replaced, in the same forms, only where it
+//     stands as a whole token: the characters either side of it are not
+//     letters or digits ("prod" is hidden in "env=prod" and "prod:", not in
+//     "production"). A short value is also a common word, and an ordinary
+//     reason must stay readable.
 //   - One to three characters ("?page=2", "a=1"): ordinary text is full of
 //     such strings ("HTTP 200", "1 of 3"), so it is replaced only as a whole
-//     word right after its own name and a "=" or ":" ("a=1", "A: 1",
+//     token right after its own name and a "=" or ":" ("a=1", "A: 1",
 //     `"a":"1"`, but not "page 2"), or after its auth scheme and a blank
 //     ("Bearer ab"). A short value with no name (a ${…} value in a body, a
-//     credential) is replaced wherever it stands as a whole word.
+//     credential) is replaced wherever it stands as a whole token.
 //
 // A header value is hidden whole and, when it reads "scheme credentials"
 // (Authorization: Bearer …), so is the credential alone; Basic credentials
-// are also hidden decoded ("user:password", the user and the password). A
-// URL's query values are hidden under their keys, as are the query string,
-// the user and the password.
+// are also hidden decoded ("user:password", the user and the password). The
+// values of well-known headers that carry no secret (Accept,
+// Accept-Encoding, Accept-Language, Content-Type, User-Agent, Cache-Control,
+// Pragma, Connection; any case) are not hidden: "walnut" in a User-Agent is
+// not a secret, and hiding it would garble every reason that names Walnut.
+// A value that came from ${…} is hidden wherever it is sent, these headers
+// included (the caller Adds it). A URL's query values are hidden under
+// their keys, as are the query string, the user and the password.
 //
 // Guess hides what merely looks like a secret, for text from a party that
 // may echo values Walnut does not know of.
@@ -35,6 +45,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"html"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -46,18 +57,29 @@ import (
 // Marker stands in for every hidden value.
 const Marker = "***"
 
-// shortest is the length, in characters, from which a value is hidden
-// wherever it appears; shorter ones only as whole words (see the package
+// anywhereFrom is the length, in characters, from which a value is hidden
+// wherever it appears; shorter ones only as whole tokens. shortest is the
+// length from which a value needs no name before it (see the package
 // comment).
-const shortest = 4
+const (
+	anywhereFrom = 16
+	shortest     = 4
+)
+
+// notSecret are the request headers whose values are not secrets, by their
+// canonical names.
+var notSecret = map[string]bool{
+	"Accept": true, "Accept-Encoding": true, "Accept-Language": true, "Content-Type": true,
+	"User-Agent": true, "Cache-Control": true, "Pragma": true, "Connection": true,
+}
 
 // Scrubber hides a set of values. The zero value and nil hide nothing. Add
 // values before sharing it: Scrub may be called from many goroutines, but
 // not while values are being added.
 type Scrubber struct {
 	anywhere []string // each form of each long value, longest first
-	named    []named  // short values with the name they were sent under
-	words    []string // short values with no name
+	named    []named  // values under shortest, with the name they were sent under
+	words    []string // other values under anywhereFrom, longest first
 }
 
 type named struct {
@@ -85,8 +107,12 @@ func (s *Scrubber) Add(values ...string) {
 func (s *Scrubber) AddNamed(name, value string) { s.add(name, value, false) }
 
 // AddHeader hides a header's value, and the credential in it, decoded for
-// Basic.
+// Basic. The values of headers that carry no secret (User-Agent, Accept…)
+// are left alone.
 func (s *Scrubber) AddHeader(name, value string) {
+	if notSecret[http.CanonicalHeaderKey(strings.TrimSpace(name))] {
+		return
+	}
 	s.add(name, value, false)
 	scheme, cred, ok := strings.Cut(strings.TrimSpace(value), " ")
 	cred = strings.TrimSpace(cred)
@@ -163,9 +189,7 @@ func (s *Scrubber) Merge(o *Scrubber) {
 		}
 	}
 	for _, w := range o.words {
-		if !slices.Contains(s.words, w) {
-			s.words = append(s.words, w)
-		}
+		s.addWord(w)
 	}
 }
 
@@ -189,22 +213,31 @@ func (s *Scrubber) add(name, value string, spaced bool) {
 	if t := strings.TrimSpace(value); t != value {
 		s.add(name, t, spaced)
 	}
-	if utf8.RuneCountInString(value) >= shortest {
+	switch n := utf8.RuneCountInString(value); {
+	case n >= anywhereFrom:
 		for _, f := range forms(value) {
 			s.addAnywhere(f)
 		}
-		return
-	}
-	for _, f := range forms(value) {
-		switch n := (named{name, f, spaced}); {
-		case name == "":
-			if !slices.Contains(s.words, f) {
-				s.words = append(s.words, f)
+	case n >= shortest || name == "":
+		for _, f := range forms(value) {
+			s.addWord(f)
+		}
+	default:
+		for _, f := range forms(value) {
+			if n := (named{name, f, spaced}); !slices.Contains(s.named, n) {
+				s.named = append(s.named, n)
 			}
-		case !slices.Contains(s.named, n):
-			s.named = append(s.named, n)
 		}
 	}
+}
+
+func (s *Scrubber) addWord(w string) {
+	if slices.Contains(s.words, w) {
+		return
+	}
+	s.words = append(s.words, w)
+	// Longest first: "bot" stands as a whole token in "bot:pa55w0rd".
+	slices.SortStableFunc(s.words, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 }
 
 func (s *Scrubber) addAnywhere(v string) {
@@ -250,16 +283,25 @@ func (s *Scrubber) Scrub(text string) string {
 	for _, v := range s.anywhere {
 		text = strings.ReplaceAll(text, v, Marker)
 	}
+	// Longer values first, so that one holding another is replaced whole;
+	// among the short ones, a named value first ("q=7" reads "q=***").
+	for _, w := range s.words {
+		if utf8.RuneCountInString(w) >= shortest {
+			text = replaceWords(text, w, nil)
+		}
+	}
 	for _, n := range s.named {
 		text = replaceWords(text, n.value, func(before string) bool { return afterName(before, n.name, n.spaced) })
 	}
 	for _, w := range s.words {
-		text = replaceWords(text, w, nil)
+		if utf8.RuneCountInString(w) < shortest {
+			text = replaceWords(text, w, nil)
+		}
 	}
 	return text
 }
 
-// replaceWords replaces each occurrence of w in text that is a whole word
+// replaceWords replaces each occurrence of w in text that is a whole token
 // (no letter or digit just before or after it) and for which ok, given the
 // text before it, says yes (nil: always).
 func replaceWords(text, w string, ok func(before string) bool) string {
@@ -273,7 +315,7 @@ func replaceWords(text, w string, ok func(before string) bool) string {
 		start, end := from+i, from+i+len(w)
 		r1, _ := utf8.DecodeLastRuneInString(text[:start])
 		r2, _ := utf8.DecodeRuneInString(text[end:])
-		whole := (start == 0 || !isWord(r1)) && (end == len(text) || !isWord(r2))
+		whole := (start == 0 || !isAlnum(r1)) && (end == len(text) || !isAlnum(r2))
 		if whole && (ok == nil || ok(text[:start])) {
 			b.WriteString(text[last:start])
 			b.WriteString(Marker)
@@ -310,7 +352,9 @@ func afterName(before, name string, spaced bool) bool {
 	return len(head) == len(name) || !isWord(r)
 }
 
-func isWord(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
+func isWord(r rune) bool { return isAlnum(r) || r == '_' }
+
+func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 var (
 	// A URL keeps its scheme and host: a Slack webhook's path is its secret.

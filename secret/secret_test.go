@@ -14,8 +14,36 @@ func TestScrub(t *testing.T) {
 		in, want string
 	}{
 		"LongValueAnywhere": {
+			build: func(s *secret.Scrubber) { s.Add("s3cret-token-0123") },
+			in:    "bad token s3cret-token-0123; xs3cret-token-0123x", want: "bad token ***; x***x",
+		},
+		"ShorterValueAsWholeTokenOnly": {
 			build: func(s *secret.Scrubber) { s.Add("s3cret-token") },
-			in:    "bad token s3cret-token; xs3cret-tokenx", want: "bad token ***; x***x",
+			in:    "bad token s3cret-token; xs3cret-tokenx, s3cret-token9, (s3cret-token)", want: "bad token ***; xs3cret-tokenx, s3cret-token9, (***)",
+		},
+		"ShortHeaderValueNotInsideAWord": {
+			build: func(s *secret.Scrubber) { s.AddHeader("X-Env", "prod") },
+			in:    "production down; env=prod; prod: 503", want: "production down; env=***; ***: 503",
+		},
+		"UserAgentIsNoSecret": {
+			build: func(s *secret.Scrubber) { s.AddHeader("User-Agent", "walnut") },
+			in:    "HTTP 403: walnut-board/walnut is blocked", want: "HTTP 403: walnut-board/walnut is blocked",
+		},
+		"AcceptIsNoSecret": {
+			build: func(s *secret.Scrubber) { s.AddHeader("accept", "application/json") },
+			in:    "expected application/json, got text/html", want: "expected application/json, got text/html",
+		},
+		"NoSecretHeaderFromEnvIsSecret": {
+			// A ${…} value is Added as well, whatever header it is sent in.
+			build: func(s *secret.Scrubber) {
+				s.AddHeader("User-Agent", "ua-k3y")
+				s.Add("ua-k3y")
+			},
+			in: "agent ua-k3y refused", want: "agent *** refused",
+		},
+		"LongestWordFirst": {
+			build: func(s *secret.Scrubber) { s.Add("ab-cd", "ab-cd-ef") },
+			in:    "ab-cd-ef, ab-cd", want: "***, ***",
 		},
 		"LongValueURLEncoded": {
 			build: func(s *secret.Scrubber) { s.Add("a b/c+d=") },
