@@ -177,17 +177,23 @@ func (r *Runner) stagger() time.Duration {
 	if r.opts.StaggerDisabled {
 		return 0
 	}
-	return staggerDelay(r.site.Slug, r.site.Interval, time.Now())
+	now := time.Now()
+	return NextDue(r.site.Slug, r.site.Interval, now).Sub(now)
 }
 
-// staggerDelay is the wait from now until slug's next phase.
-func staggerDelay(slug string, interval time.Duration, now time.Time) time.Duration {
+// NextDue is the first instant at or after t at which the probes of the site
+// with slug fall when it is probed every interval: the site's phase past a
+// multiple of the interval since the Unix epoch. A runner waits for it
+// before its first probe, and the scale harness (bench) measures each
+// probe's lateness against the same grid, so the two cannot disagree. A
+// non-positive interval has no grid: NextDue returns t.
+func NextDue(slug string, interval time.Duration, t time.Time) time.Time {
 	if interval <= 0 {
-		return 0
+		return t
 	}
 	iv := int64(interval)
-	since := now.UnixNano() % iv // how far now is past the last multiple
-	return time.Duration((int64(sitePhase(slug, interval)) - since + iv) % iv)
+	since := t.UnixNano() % iv // how far t is past the last multiple
+	return t.Add(time.Duration((int64(sitePhase(slug, interval)) - since + iv) % iv))
 }
 
 // sitePhase is fnv64a of the slug modulo the interval.

@@ -169,7 +169,7 @@ func (s *panicOnceSink) Add(p store.Probe) {
 	s.chanSink.Add(p)
 }
 
-func TestStaggerDelay(t *testing.T) {
+func TestNextDue(t *testing.T) {
 	t.Parallel()
 
 	tests := map[string]struct {
@@ -186,20 +186,24 @@ func TestStaggerDelay(t *testing.T) {
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			d := staggerDelay(tt.slug, tt.interval, now)
-			if d < 0 || d >= tt.interval {
-				t.Errorf("staggerDelay(%q, %v) = %v, want within [0, interval)", tt.slug, tt.interval, d)
+			first := NextDue(tt.slug, tt.interval, now)
+			if d := first.Sub(now); d < 0 || d >= tt.interval {
+				t.Errorf("NextDue(%q, %v) is %v after now, want within [0, interval)", tt.slug, tt.interval, d)
 			}
 			// The first probe falls on the site's phase of the wall clock,
 			// whenever the process starts: a later start waits less, by as
 			// much as it is later.
-			first := now.Add(d)
 			if got, want := time.Duration(first.UnixNano()%int64(tt.interval)), sitePhase(tt.slug, tt.interval); got != want {
 				t.Errorf("first probe at phase %v, want %v", got, want)
 			}
 			later := now.Add(tt.interval / 3)
-			if got := later.Add(staggerDelay(tt.slug, tt.interval, later)); !got.Equal(first) && !got.Equal(first.Add(tt.interval)) {
+			if got := NextDue(tt.slug, tt.interval, later); !got.Equal(first) && !got.Equal(first.Add(tt.interval)) {
 				t.Errorf("starting %v later, first probe at %v, want %v or one interval after", tt.interval/3, got, first)
+			}
+			// A due instant is its own next due time, so a probe counted
+			// against the grid is never pushed to the following tick.
+			if got := NextDue(tt.slug, tt.interval, first); !got.Equal(first) {
+				t.Errorf("NextDue at a due time %v = %v, want the same instant", first, got)
 			}
 		})
 	}
@@ -207,8 +211,8 @@ func TestStaggerDelay(t *testing.T) {
 	if sitePhase("api", time.Minute) == sitePhase("shop", time.Minute) {
 		t.Error("two slugs got the same phase; the spread is not per slug")
 	}
-	if d := staggerDelay("api", 0, now); d != 0 {
-		t.Errorf("staggerDelay with no interval = %v, want 0", d)
+	if got := NextDue("api", 0, now); !got.Equal(now) {
+		t.Errorf("NextDue with no interval = %v, want now (%v)", got, now)
 	}
 	r := NewRunner(Site{Slug: "api", Interval: time.Minute}, newCountSink(), nil, Options{StaggerDisabled: true})
 	if d := r.stagger(); d != 0 {
