@@ -117,10 +117,14 @@ func (r *heartbeatRunner) watch(ctx context.Context, start time.Time) (crashed b
 		now := r.opts.Now()
 		reason := "no heartbeat yet"
 		if !last.IsZero() {
-			reason = "no heartbeat for " + formatPending(now.Sub(last))
+			reason = NoHeartbeatReason(now.Sub(last))
 		}
 		r.logger.Debug("heartbeat overdue", "reason", reason)
 		r.sink.Add(store.Probe{SiteID: r.site.ID, Slug: r.site.Slug, At: now, State: store.StateNotOK, Reason: reason})
 		silentAt = now
 	}
 }
+
+// NoHeartbeatReason is the reason of a heartbeat site whose job has not
+// called for d.
+func NoHeartbeatReason(d time.Duration) string { return "no heartbeat for " + HumanDuration(d) }

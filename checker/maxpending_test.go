@@ -89,7 +89,7 @@ func TestMaxPending(t *testing.T) {
 	}
 }
 
-func TestFormatPending(t *testing.T) {
+func TestHumanDuration(t *testing.T) {
 	t.Parallel()
 	for d, want := range map[time.Duration]string{
 		40 * time.Second:                              "40s",
@@ -100,8 +100,8 @@ func TestFormatPending(t *testing.T) {
 		3 * time.Hour:                                 "3h",
 		26*time.Hour + 5*time.Minute:                  "26h5m",
 	} {
-		if got := formatPending(d); got != want {
-			t.Errorf("formatPending(%v) = %q, want %q", d, got, want)
+		if got := HumanDuration(d); got != want {
+			t.Errorf("HumanDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

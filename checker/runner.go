@@ -340,13 +340,14 @@ func (r *Runner) limitPending(p *store.Probe) {
 	}
 	if d := p.At.Sub(r.pendingSince); d > r.site.MaxPending {
 		p.State = store.StateNotOK
-		p.Reason = "pending for " + formatPending(d)
+		p.Reason = "pending for " + HumanDuration(d)
 	}
 }
 
-// formatPending is a duration as a person reads it: "2h10m", "45m", "3h";
-// under a minute, seconds ("40s").
-func formatPending(d time.Duration) string {
+// HumanDuration is a duration as a person reads it in a reason: "2h10m",
+// "45m", "3h"; under a minute, seconds ("40s"). `walnut check` writes its
+// "no heartbeat for …" with it too, so that both say the same.
+func HumanDuration(d time.Duration) string {
 	if d < time.Minute {
 		return fmt.Sprintf("%ds", int64(d.Round(time.Second)/time.Second))
 	}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/walnut-board/walnut/checker"
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/store"
 )
@@ -16,8 +17,9 @@ import (
 const exitUnchecked = 4
 
 // checkHeartbeat is walnut check for a heartbeat site: there is nothing to
-// probe, so it says what Walnut does with the site and, when DATABASE_URL
-// is set and answers, when the job last called. The exit status is that of
+// probe, so it says what Walnut does with the site and, when the database
+// (DATABASE_URL, or the local one as serve uses) answers, when the job last
+// called. The exit status is that of
 // a probe of a probed site: 0 ok, 1 notok (overdue, or never called), 2
 // pending, and exitUnchecked when the database could not be read.
 func checkHeartbeat(ctx context.Context, stdout, stderr io.Writer, lookup env, s config.Site) int {
@@ -30,19 +32,16 @@ func checkHeartbeat(ctx context.Context, stdout, stderr io.Writer, lookup env, s
 	fmt.Fprintf(tw, "grace\t%s\n", shortDuration(hb.Grace))
 	fmt.Fprintf(tw, "rule\tnotok \"no heartbeat for …\" when no call comes within %s\n", shortDuration(hb.Every+hb.Grace))
 
-	url := lookup.get("DATABASE_URL")
-	if url == "" {
-		fmt.Fprintln(tw, "last call\tunknown: set DATABASE_URL to read it")
-		return exitUnchecked
-	}
-	dbCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// The database serve uses: DATABASE_URL, or the local PostgreSQL
+	// under .walnut/ (started for the read if it is not running).
+	dbCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := store.Open(dbCtx, url)
+	st, closeDB, err := openDatabase(dbCtx, lookup, newLogger(stderr, lookup))
 	if err != nil {
 		fmt.Fprintf(tw, "last call\tunknown: %v\n", err)
 		return exitUnchecked
 	}
-	defer st.Close()
+	defer closeDB()
 	site, err := st.SiteGetBySlug(dbCtx, s.Slug)
 	if err != nil {
 		fmt.Fprintf(tw, "last call\tunknown: %v (has walnut serve run with this config?)\n", err)
@@ -62,7 +61,7 @@ func checkHeartbeat(ctx context.Context, stdout, stderr io.Writer, lookup env, s
 	ago := now.Sub(last)
 	fmt.Fprintf(tw, "last call\t%s (%s ago)\n", last.UTC().Format(time.RFC3339), shortDuration(ago.Round(time.Second)))
 	if ago > hb.Every+hb.Grace {
-		fmt.Fprintf(tw, "state\tnotok: no heartbeat for %s\n", shortDuration(ago.Round(time.Minute)))
+		fmt.Fprintf(tw, "state\tnotok: %s\n", checker.NoHeartbeatReason(ago))
 		return 1
 	}
 	state := site.State

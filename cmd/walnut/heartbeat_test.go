@@ -6,11 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/walnut-board/walnut/store"
 	"github.com/walnut-board/walnut/store/storetest"
 )
 
@@ -181,7 +185,6 @@ func TestServeHeartbeat(t *testing.T) {
 	}{
 		{"cron", environ, 0, []string{"every      1h", "grace      12m", "last call", "state      ok"}},
 		{"worker", environ, 1, []string{"no heartbeat for"}},
-		{"cron", fakeEnv(map[string]string{"WORKER_TOKEN": workerToken, "CRON_TOKEN": cronToken}), exitUnchecked, []string{"set DATABASE_URL"}},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), []string{"check", "--config", cfg, tc.slug}, &stdout, &stderr, tc.env)
@@ -359,5 +362,52 @@ func TestConfigCheckHeartbeat(t *testing.T) {
 	}
 	if strings.Contains(out, workerToken) || strings.Contains(out, cronToken) {
 		t.Errorf("a token is shown:\n%s", out)
+	}
+}
+
+// walnut check on a heartbeat site without DATABASE_URL reads the local
+// PostgreSQL under .walnut/, as serve and walnut roster do, and says how long
+// the job has been silent as the board would: "no heartbeat for 2…s", not
+// "0s". Not parallel: it changes the working directory.
+func TestCheckHeartbeatLocalDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a local PostgreSQL")
+	}
+	t.Chdir(t.TempDir())
+	cfg := writeConfig(t, "sites:\n  - name: Worker\n    heartbeat: {every: 10s, grace: 2s, token: \"${WORKER_TOKEN}\"}\n")
+	vars := map[string]string{"WORKER_TOKEN": workerToken, "WALNUT_LOG_LEVEL": "warn"}
+	ctx := context.Background()
+
+	// What a serve on the local database would have left: the site, and a
+	// call 20 s ago.
+	st, closeDB, err := openDatabase(ctx, fakeEnv(vars), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
+		closeDB()
+		t.Fatal(err)
+	}
+	ids, err := st.SiteSync(ctx, []store.SiteSpec{{Slug: "worker", Name: "Worker", URL: "/api/v1/heartbeat/worker", Interval: 12 * time.Second}})
+	if err == nil {
+		err = st.HeartbeatTouch(ctx, ids["worker"], time.Now().Add(-20*time.Second))
+	}
+	closeDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"check", "--config", cfg, "worker"}, &stdout, &stderr, fakeEnv(vars))
+	out := stdout.String() + stderr.String()
+	if code != 1 {
+		t.Errorf("check worker: exit %d, want 1:\n%s", code, out)
+	}
+	m := regexp.MustCompile(`state +notok: no heartbeat for (\d+)s\n`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("check worker: no \"no heartbeat for …s\" line:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 20 {
+		t.Errorf("check worker: silent for %ss, want at least 20s:\n%s", m[1], out)
 	}
 }
