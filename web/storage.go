@@ -23,9 +23,9 @@ type StorageWatchOptions struct {
 	// Budget is WALNUT_DB_BUDGET in bytes; 0: none, the size is only
 	// reported.
 	Budget int64
-	// Trimming says that retention trims the oldest raw history to keep
-	// the database under Budget, which the warning then promises; without
-	// it the warning says what a person can do.
+	// Trimming says that maintenance drops the oldest probes to keep the
+	// database under Budget (store.MaintainerOptions.Budget), which the
+	// warning then says; without it the warning says what a person can do.
 	Trimming bool
 	// Every is how often the size is read; default a minute. Reading it
 	// walks the database's files: cheap, but not for every scrape, page or
@@ -46,7 +46,7 @@ type StorageWatch struct {
 type StorageUsage struct {
 	Bytes  int64
 	Budget int64 // 0: no budget
-	// Trimming: the oldest raw history is trimmed to stay under Budget.
+	// Trimming: the oldest probes are dropped to stay under Budget.
 	Trimming bool
 	At       time.Time
 	Known    bool // false until the first reading succeeds
@@ -162,9 +162,9 @@ func storageWords(u StorageUsage) (what, effect string) {
 	case !u.Trimming:
 		return what, "a larger plan, fewer sites or a shorter WALNUT_RAW_RETENTION is needed"
 	case u.status() == storageOver:
-		return what, "the oldest raw history is being trimmed to get back under it"
+		return what, "the oldest probes are being dropped to get back under it"
 	}
-	return what, "the oldest raw history will be trimmed to keep under it"
+	return what, "past it, the oldest probes are dropped"
 }
 
 // storageAlert is the footer's line for a database near or over its budget;

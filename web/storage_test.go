@@ -85,7 +85,7 @@ func TestDatabaseBudget(t *testing.T) {
 		if db.Percent == nil || *db.Percent < 80 || *db.Percent >= 100 {
 			t.Errorf("percent = %v, want about 85", db.Percent)
 		}
-		if !regexp.MustCompile(`^database [\d.]+ MB of its [\d.]+ MB budget \(8\d %\) — the oldest raw history will be trimmed`).MatchString(db.Message) {
+		if !regexp.MustCompile(`^database [\d.]+ MB of its [\d.]+ MB budget \(8\d %\) — past it, the oldest probes are dropped$`).MatchString(db.Message) {
 			t.Errorf("message %q", db.Message)
 		}
 
@@ -98,7 +98,7 @@ func TestDatabaseBudget(t *testing.T) {
 			t.Fatalf("footer: %q, want one database line near_budget", f.Text())
 		}
 		text := strings.Join(strings.Fields(a.Text()), " ")
-		if !regexp.MustCompile(`^⚠ Database [\d.]+ MB of its [\d.]+ MB budget \(8\d %\) — the oldest raw history will be trimmed to keep under it$`).MatchString(text) {
+		if !regexp.MustCompile(`^⚠ Database [\d.]+ MB of its [\d.]+ MB budget \(8\d %\) — past it, the oldest probes are dropped$`).MatchString(text) {
 			t.Errorf("footer line %q", text)
 		}
 	})
@@ -107,11 +107,11 @@ func TestDatabaseBudget(t *testing.T) {
 		t.Parallel()
 		srv, _ := storageBoard(t, func(int64) int64 { return 1_000_000 })
 		db := healthDB(t, srv)
-		if db == nil || db.Status != "over_budget" || !strings.Contains(db.Message, "of its 1 MB budget") || !strings.Contains(db.Message, "being trimmed") {
+		if db == nil || db.Status != "over_budget" || !strings.Contains(db.Message, "of its 1 MB budget") || !strings.Contains(db.Message, "being dropped") {
 			t.Fatalf("/healthz database = %+v", db)
 		}
 		f, _ := footer(t, srv.Client(), srv.URL+"/")
-		if a := f.Find(`[data-sink=database]`); a.AttrOr("data-status", "") != "over_budget" || !strings.Contains(a.Text(), "being trimmed") {
+		if a := f.Find(`[data-sink=database]`); a.AttrOr("data-status", "") != "over_budget" || !strings.Contains(a.Text(), "being dropped") {
 			t.Errorf("footer: %q", f.Text())
 		}
 	})
@@ -120,7 +120,7 @@ func TestDatabaseBudget(t *testing.T) {
 		t.Parallel()
 		srv, _ := storageBoardTrimming(t, func(size int64) int64 { return size * 100 / 90 }, false)
 		db := healthDB(t, srv)
-		if db == nil || db.Status != "near_budget" || strings.Contains(db.Message, "trimmed") || !strings.Contains(db.Message, "a larger plan") {
+		if db == nil || db.Status != "near_budget" || strings.Contains(db.Message, "dropped") || !strings.Contains(db.Message, "a larger plan") {
 			t.Fatalf("/healthz database = %+v", db)
 		}
 	})

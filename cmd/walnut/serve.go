@@ -107,7 +107,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		FlushedFunc: func(f store.Flush) { mtr.ObserveBatch(f.Took, f.Err) },
 	})
 	observeWriter(mtr, writer)
-	storage := web.NewStorageWatch(web.StorageWatchOptions{Sizer: st, Budget: budget, Logger: logger.With("component", "storage")})
+	// The maintainer trims the oldest history to stay under a budget, so
+	// the warning may say so.
+	storage := web.NewStorageWatch(web.StorageWatchOptions{Sizer: st, Budget: budget, Trimming: budget > 0, Logger: logger.With("component", "storage")})
 	observeStorage(mtr, storage, budget)
 	ntf, err := newNotifier(st, lookup, logger.With("component", "notify"))
 	if err != nil {
