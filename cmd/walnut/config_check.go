@@ -100,7 +100,10 @@ func printProjection(w io.Writer, sites []config.Site, r store.MaintainerOptions
 	}
 	full := f.Project(intervals, r.RawRetention, r.HistoryRetention, max(r.RawRetention, r.HistoryRetention))
 	if d, ok := f.DaysToReach(float64(budget), intervals, r.RawRetention, r.HistoryRetention); ok {
-		fmt.Fprintf(w, "  exceeds WALNUT_DB_BUDGET %s after %d days (it would reach %s)\n", budgetText, d, formatSize(full))
+		// serve's maintainer keeps the database under the budget by
+		// dropping the oldest probes: say when that begins, and what
+		// the config would need without it.
+		fmt.Fprintf(w, "  exceeds WALNUT_DB_BUDGET %s after %d days (it would reach %s); from then on the oldest probes are dropped to stay under it\n", budgetText, d, formatSize(full))
 		return
 	}
 	share := full / float64(budget)

@@ -144,6 +144,9 @@ func TestConfigCheckProjectsSize(t *testing.T) {
 		if want := fmt.Sprintf("  exceeds WALNUT_DB_BUDGET 1GB after %d days", days); !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+		if !strings.Contains(out, "from then on the oldest probes are dropped to stay under it") {
+			t.Errorf("output does not say what serve does past the budget:\n%s", out)
+		}
 	})
 
 	t.Run("OneSiteFits", func(t *testing.T) {
