@@ -140,6 +140,29 @@ func (h *Heartbeats) SetSites(sites []Site) {
 	h.sites = next
 }
 
+// Authorize checks a call's token, in constant time, before anything else
+// of the call is read: ErrNotHeartbeat, ErrHeartbeatToken or nil.
+func (h *Heartbeats) Authorize(slug, token string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := h.authorizeLocked(slug, token)
+	return err
+}
+
+func (h *Heartbeats) authorizeLocked(slug, token string) (*hbSite, error) {
+	sum := sha256.Sum256([]byte(token))
+	e, ok := h.sites[slug]
+	if !ok {
+		return nil, ErrNotHeartbeat
+	}
+	// Digests of equal length keep the comparison constant-time whatever
+	// the token's length.
+	if subtle.ConstantTimeCompare(sum[:], e.tokenSum[:]) != 1 || token == "" {
+		return nil, ErrHeartbeatToken
+	}
+	return e, nil
+}
+
 // Receive takes one call. It checks the token in constant time, stores a
 // probe (at most one per HeartbeatMinGap per site, see Receipt.Merged),
 // records the call for the instance watching the site's deadline and wakes
@@ -153,18 +176,11 @@ func (h *Heartbeats) Receive(ctx context.Context, slug, token string, rep Report
 	default:
 		return Receipt{}, fmt.Errorf("heartbeat of %s: state %q is not ok, notok or pending", slug, rep.State)
 	}
-	sum := sha256.Sum256([]byte(token))
 	h.mu.Lock()
-	e, ok := h.sites[slug]
-	if !ok {
+	e, err := h.authorizeLocked(slug, token)
+	if err != nil {
 		h.mu.Unlock()
-		return Receipt{}, ErrNotHeartbeat
-	}
-	// Digests of equal length keep the comparison constant-time whatever
-	// the token's length.
-	if subtle.ConstantTimeCompare(sum[:], e.tokenSum[:]) != 1 || token == "" {
-		h.mu.Unlock()
-		return Receipt{}, ErrHeartbeatToken
+		return Receipt{}, err
 	}
 	now := h.now()
 	p := store.Probe{SiteID: e.site.ID, Slug: slug, At: now, State: rep.State, Latency: rep.Duration}

@@ -15,10 +15,13 @@ import (
 )
 
 // HeartbeatReceiver takes the calls of heartbeat sites; cmd/walnut adapts
-// checker.Heartbeats to it. Receive returns ErrHeartbeatUnknown or
-// ErrHeartbeatToken (or wraps them) for the answers they name; any other
-// error is a bad report.
+// checker.Heartbeats to it. Authorize and Receive return
+// ErrHeartbeatUnknown or ErrHeartbeatToken (or wrap them) for the answers
+// they name; any other error of Receive is a bad report.
 type HeartbeatReceiver interface {
+	// Authorize checks the token before the body is read: a caller
+	// without it learns nothing of what a good body looks like.
+	Authorize(slug, token string) error
 	Receive(ctx context.Context, slug, token string, hb Heartbeat) (merged bool, err error)
 }
 
@@ -68,26 +71,38 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 	if token == "" {
 		token = r.URL.Query().Get("token")
 	}
+	if err := h.heartbeats.Authorize(slug, token); err != nil {
+		h.heartbeatRefused(w, r, err)
+		return
+	}
 	hb, err := readHeartbeat(w, r)
 	if err != nil {
 		h.writeJSON(w, r, http.StatusBadRequest, apiError{Error: err.Error()})
 		return
 	}
+	// Receive checks the token again: a reload may have changed it since.
 	merged, err := h.heartbeats.Receive(r.Context(), slug, token, hb)
+	if err != nil {
+		h.heartbeatRefused(w, r, err)
+		return
+	}
+	state := hb.State
+	if state == "" {
+		state = store.StateOK
+	}
+	h.writeJSON(w, r, http.StatusAccepted, heartbeatAnswer{State: string(state), Merged: merged})
+}
+
+// heartbeatRefused answers a call Authorize or Receive refused.
+func (h *Handler) heartbeatRefused(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrHeartbeatUnknown):
 		h.writeJSON(w, r, http.StatusNotFound, apiError{Error: ErrHeartbeatUnknown.Error()})
 	case errors.Is(err, ErrHeartbeatToken):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="Walnut heartbeat"`)
 		h.writeJSON(w, r, http.StatusUnauthorized, apiError{Error: "wrong or missing token: send Authorization: Bearer TOKEN, or ?token=TOKEN"})
-	case err != nil:
-		h.writeJSON(w, r, http.StatusBadRequest, apiError{Error: err.Error()})
 	default:
-		state := hb.State
-		if state == "" {
-			state = store.StateOK
-		}
-		h.writeJSON(w, r, http.StatusAccepted, heartbeatAnswer{State: string(state), Merged: merged})
+		h.writeJSON(w, r, http.StatusBadRequest, apiError{Error: err.Error()})
 	}
 }
 

@@ -110,18 +110,20 @@ func TestServeHeartbeat(t *testing.T) {
 		code             int
 		says             string
 	}{
-		"WrongToken":      {hb + "worker", "worker-token-0123456788", "", 401, "wrong or missing token"},
-		"OtherSitesToken": {hb + "worker", cronToken, "", 401, "wrong or missing token"},
-		"NoToken":         {hb + "worker", "", "", 401, "wrong or missing token"},
-		"WrongQueryToken": {hb + "worker?token=nope", "", "", 401, "wrong or missing token"},
-		"PasswordIsNot":   {hb + "worker", password, "", 401, "wrong or missing token"},
-		"ProbedSite":      {hb + "app", workerToken, "", 404, "no heartbeat site"},
-		"UnknownSlug":     {hb + "nope", workerToken, "", 404, "no heartbeat site"},
-		"BadJSON":         {hb + "worker", workerToken, `{"state": ok}`, 400, "not a JSON object"},
-		"BadState":        {hb + "worker", workerToken, `{"state": "fine"}`, 400, "is not one of ok, notok, pending"},
-		"UnknownField":    {hb + "worker", workerToken, `{"status": "ok"}`, 400, "unknown field"},
-		"NegativeTime":    {hb + "worker", workerToken, `{"duration_ms": -5}`, 400, "duration_ms -5"},
-		"TooBig":          {hb + "worker", workerToken, `{"reason": "` + strings.Repeat("x", 9000) + `"}`, 400, "over 8192 bytes"},
+		"WrongToken":        {hb + "worker", "worker-token-0123456788", "", 401, "wrong or missing token"},
+		"WrongTokenBadJSON": {hb + "worker", "worker-token-0123456788", `{"state": ok}`, 401, "wrong or missing token"},
+		"NoTokenTooBig":     {hb + "worker", "", `{"reason": "` + strings.Repeat("x", 9000) + `"}`, 401, "wrong or missing token"},
+		"OtherSitesToken":   {hb + "worker", cronToken, "", 401, "wrong or missing token"},
+		"NoToken":           {hb + "worker", "", "", 401, "wrong or missing token"},
+		"WrongQueryToken":   {hb + "worker?token=nope", "", "", 401, "wrong or missing token"},
+		"PasswordIsNot":     {hb + "worker", password, "", 401, "wrong or missing token"},
+		"ProbedSite":        {hb + "app", workerToken, "", 404, "no heartbeat site"},
+		"UnknownSlug":       {hb + "nope", workerToken, "", 404, "no heartbeat site"},
+		"BadJSON":           {hb + "worker", workerToken, `{"state": ok}`, 400, "not a JSON object"},
+		"BadState":          {hb + "worker", workerToken, `{"state": "fine"}`, 400, "is not one of ok, notok, pending"},
+		"UnknownField":      {hb + "worker", workerToken, `{"status": "ok"}`, 400, "unknown field"},
+		"NegativeTime":      {hb + "worker", workerToken, `{"duration_ms": -5}`, 400, "duration_ms -5"},
+		"TooBig":            {hb + "worker", workerToken, `{"reason": "` + strings.Repeat("x", 9000) + `"}`, 400, "over 8192 bytes"},
 	} {
 		code, body := post(t, tc.url, tc.token, tc.body)
 		if code != tc.code || !strings.Contains(body, tc.says) {
