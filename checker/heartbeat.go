@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -68,6 +69,7 @@ type Heartbeats struct {
 	now    func() time.Time
 	// maintenanceFunc: see HeartbeatOptions.
 	maintenanceFunc func(slug string, at time.Time) (reason string, in bool)
+	secrets         *secret.Scrubber // see HeartbeatOptions.Secrets
 
 	mu     sync.Mutex
 	sites  map[string]*hbSite // by slug: the config's heartbeat sites
@@ -95,6 +97,10 @@ type HeartbeatOptions struct {
 	// MaintenanceFunc turns the probes of calls in a maintenance window
 	// pending, as Options.MaintenanceFunc does the runners'; pass the same.
 	MaintenanceFunc func(slug string, at time.Time) (reason string, in bool)
+	// Secrets are hidden from the reasons jobs report, besides each site's
+	// own: pass Options.Secrets, the alert sinks' credentials, as the
+	// runners get.
+	Secrets *secret.Scrubber
 }
 
 // NewHeartbeats returns a receiver handing probes to sink (the same chain
@@ -108,7 +114,7 @@ func NewHeartbeats(sink Sink, st HeartbeatStore, logger *slog.Logger, opts Heart
 		now = time.Now
 	}
 	return &Heartbeats{
-		sink: sink, store: st, logger: logger, now: now, maintenanceFunc: opts.MaintenanceFunc,
+		sink: sink, store: st, logger: logger, now: now, maintenanceFunc: opts.MaintenanceFunc, secrets: opts.Secrets,
 		sites: map[string]*hbSite{}, seen: map[string]time.Time{}, wake: map[string]chan struct{}{},
 	}
 }
@@ -126,11 +132,11 @@ func (h *Heartbeats) SetSites(sites []Site) {
 		}
 		if old, ok := h.sites[s.Slug]; ok && old.site.ID == s.ID && old.site.Heartbeat.Token == s.Heartbeat.Token {
 			old.site = s
-			old.scrub = newScrubber(s, nil)
+			old.scrub = newScrubber(s, h.secrets)
 			next[s.Slug] = old
 			continue
 		}
-		next[s.Slug] = &hbSite{site: s, tokenSum: sha256.Sum256([]byte(s.Heartbeat.Token)), scrub: newScrubber(s, nil)}
+		next[s.Slug] = &hbSite{site: s, tokenSum: sha256.Sum256([]byte(s.Heartbeat.Token)), scrub: newScrubber(s, h.secrets)}
 	}
 	for slug, old := range h.sites {
 		if _, kept := next[slug]; !kept && old.timer != nil {

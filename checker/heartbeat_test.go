@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -115,6 +116,23 @@ func TestHeartbeatReceive(t *testing.T) {
 	}
 	if last := st.last[7]; !last.Equal(now) {
 		t.Errorf("the call was recorded at %v, want %v", last, now)
+	}
+}
+
+// A job's reason is scrubbed of the alert sinks' credentials too, as a
+// probed site's is.
+func TestHeartbeatReasonScrubsSinkCredentials(t *testing.T) {
+	t.Parallel()
+	const routingKey = "pd-routing-key-0123456789"
+	sink := newCountSink()
+	hbs := NewHeartbeats(sink, nil, nil, HeartbeatOptions{Secrets: secret.New(routingKey)})
+	hbs.SetSites([]Site{heartbeatSite(time.Minute, 10*time.Second)})
+	if _, err := hbs.Receive(context.Background(), "billing-worker", testToken, Report{State: store.StateNotOK, Reason: "PagerDuty refused " + routingKey}); err != nil {
+		t.Fatal(err)
+	}
+	sink.waitCount(t, 7, 1)
+	if got := sink.last[7].Reason; got != "PagerDuty refused ***" {
+		t.Errorf("reason %q, want the routing key hidden", got)
 	}
 }
 

@@ -120,15 +120,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	sink := observedSink{next: writer, metrics: mtr}
 	// Heartbeat calls take the runners' way to the writer, so maintenance
 	// windows and metrics apply to them alike.
+	// An upstream, or a job's report, that echoes the sinks' credentials
+	// must not put them in a reason either.
+	credentials := notify.Credentials(notify.Env(lookup))
 	heartbeats := checker.NewHeartbeats(sink, st, logger.With("component", "heartbeat"), checker.HeartbeatOptions{
 		MaintenanceFunc: ntf.maintenance,
+		Secrets:         credentials,
 	})
 	chk := checker.New(sink, logger.With("component", "checker"), checker.Options{
 		MaintenanceFunc: ntf.maintenance,
 		LateFunc:        mtr.ObserveLate,
-		// An upstream that echoes the sinks' credentials must not put
-		// them in a reason either.
-		Secrets:    notify.Credentials(notify.Env(lookup)),
+		Secrets:         credentials,
 		Heartbeats: heartbeats,
 		// Certificates are kept, and warned of, through the store.
 		Certs: st,
