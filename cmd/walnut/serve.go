@@ -131,7 +131,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		MaintenanceFunc: ntf.maintenance,
 		LateFunc:        mtr.ObserveLate,
 		Secrets:         credentials,
-		Heartbeats: heartbeats,
+		Heartbeats:      heartbeats,
 		// Certificates are kept, and warned of, through the store.
 		Certs: st,
 	})
