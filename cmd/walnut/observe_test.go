@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/walnut-board/walnut/checker"
 	"github.com/walnut-board/walnut/metrics"
 	"github.com/walnut-board/walnut/recipes"
 	"github.com/walnut-board/walnut/store"
@@ -74,38 +79,57 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-// TestReloadForgetsRemovedSites: a reload that removes a site takes its
-// series off /metrics; the sites it keeps keep theirs.
+// TestReloadForgetsRemovedSites runs the checker on real runners and
+// reloads the config file: the site the reload removes has its series taken
+// off /metrics once its runner has stopped; the site it keeps keeps them.
 func TestReloadForgetsRemovedSites(t *testing.T) {
 	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(up.Close)
+	logger := slog.New(slog.DiscardHandler)
+	st := store.New(storetest.Pool(t))
 	m := metrics.New()
-	r := &reloader{store: store.New(storetest.Pool(t)), metrics: m, logger: slog.New(slog.DiscardHandler)}
-	apply := func(yaml string) {
-		t.Helper()
-		cfg, err := loadConfig("", fakeEnv(map[string]string{"WALNUT_CONFIG_YAML": yaml}), recipes.Builtin())
-		if err != nil {
-			t.Fatal(err)
-		}
-		sites, err := r.apply(t.Context(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// A probe of every site, labelled as observedSink labels it.
-		for _, s := range sites {
-			m.ObserveProbe(s.Slug, "ok", time.Millisecond)
-		}
+	// The writer is not run: Add only queues the probe.
+	sink := observedSink{next: store.NewWriter(st, logger, store.WriterOptions{}), metrics: m}
+	chk := checker.New(sink, logger, checker.Options{StaggerDisabled: true})
+	place := checker.NewPlacer(st, chk, checker.PlacerOptions{Owner: "test", Logger: logger})
+	site := func(name string) string {
+		return fmt.Sprintf("  - {name: %s, url: %q, interval: 1s}\n", name, up.URL+"/"+name)
 	}
+	path := writeConfig(t, "sites:\n"+site("api")+site("old"))
+	r := &reloader{path: path, lookup: fakeEnv(nil), store: st, placer: place, metrics: m, logger: logger}
+	cfg, err := loadConfig(path, r.lookup, recipes.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	all, err := r.apply(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := place.Start(ctx, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { chk.Run(ctx, mine); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	storetest.WaitFor(t, "a probe of each site", func() bool {
+		out := scrape(t, m)
+		return strings.Contains(out, `site="api"`) && strings.Contains(out, `site="old"`)
+	})
 
-	apply("sites:\n  - {name: API, url: \"https://api.example.com/\"}\n  - {name: Old, url: \"https://old.example.com/\"}\n")
-	if out := scrape(t, m); !strings.Contains(out, `site="old"`) {
-		t.Fatalf("no series for old before the reload:\n%s", grepLines(out, "walnut_probes_total"))
+	if err := os.WriteFile(path, []byte("sites:\n"+site("api")), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	apply("sites:\n  - {name: API, url: \"https://api.example.com/\"}\n")
+	if err := r.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
 	out := scrape(t, m)
 	if strings.Contains(out, `site="old"`) {
 		t.Errorf("the removed site's series are still scraped:\n%s", grepLines(out, "walnut_probes_total"))
 	}
-	if !strings.Contains(out, `walnut_probes_total{site="api",state="ok"} 2`) {
+	if !strings.Contains(out, `walnut_probes_total{site="api",state="ok"}`) {
 		t.Errorf("the kept site lost its series:\n%s", grepLines(out, "walnut_probes_total"))
 	}
 }

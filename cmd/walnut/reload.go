@@ -74,13 +74,6 @@ func (r *reloader) apply(ctx context.Context, cfg *config.Config) ([]checker.Sit
 		sites[i] = checkerSite(s, ids[s.Slug], recs[i])
 		slugs[s.Slug] = true
 	}
-	if r.metrics != nil {
-		for slug := range r.slugs {
-			if !slugs[slug] {
-				r.metrics.ForgetSite(slug)
-			}
-		}
-	}
 	r.slugs = slugs
 	if r.heartbeats != nil {
 		r.heartbeats.SetSites(sites)
@@ -103,14 +96,31 @@ func (r *reloader) reload(ctx context.Context) error {
 		}
 		return err
 	}
+	before := r.slugs
 	sites, err := r.apply(ctx, cfg)
 	if err != nil {
 		r.logger.Error("config not reloaded: keeping the running one", "error", err)
 		return err
 	}
 	r.placer.SetSites(ctx, sites)
+	// Only now: SetSites has stopped the removed sites' runners, so no
+	// late probe of theirs can bring a series back.
+	r.forgetRemoved(before)
 	r.logger.Info("config reloaded", "sites", len(sites))
 	return nil
+}
+
+// forgetRemoved drops the metric series of the sites in before that the
+// config applied last lacks.
+func (r *reloader) forgetRemoved(before map[string]bool) {
+	if r.metrics == nil {
+		return
+	}
+	for slug := range before {
+		if !r.slugs[slug] {
+			r.metrics.ForgetSite(slug)
+		}
+	}
 }
 
 // run reloads on SIGHUP and when the config file changes, until ctx ends.
