@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/walnut-board/walnut/textrule"
 )
 
 // scalar is one string-like value, before and after ${...} expansion.
@@ -70,11 +71,12 @@ func (k textKind) fault(s string) string {
 		var bad bool
 		switch k {
 		case lineText:
-			bad = unicode.IsControl(r)
+			bad = textrule.Control(r)
 		case optionText:
-			bad = unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
+			bad = textrule.Control(r) && r != '\t' && !textrule.LineBreak(r)
 		case headerText:
-			bad = r < 0x20 && r != '\t' || r == 0x7f
+			// Bytes past ASCII are sent as they are (RFC 9110's obs-text).
+			bad = r < utf8.RuneSelf && textrule.Control(r) && r != '\t'
 		}
 		if bad {
 			return controlName(r)

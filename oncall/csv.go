@@ -9,10 +9,10 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/walnut-board/walnut/store"
+	"github.com/walnut-board/walnut/textrule"
 )
 
 // ParseCSV reads a roster CSV, as `walnut roster import` takes it: a
@@ -182,7 +182,7 @@ func oneLineText(field, s string) error {
 		switch {
 		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\ufffd"):
 			return fmt.Errorf("%s is not UTF-8 text; save the file as UTF-8 (Excel: \"CSV UTF-8\")", field)
-		case unicode.IsControl(r):
+		case textrule.Control(r):
 			return fmt.Errorf("%s has a control character (%U); a name or contact is one line of text", field, r)
 		}
 	}

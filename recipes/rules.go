@@ -7,12 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/walnut-board/walnut/textrule"
 )
 
 // maxRuleNodes bounds the size of one rule's expression, so a config cannot
@@ -375,9 +376,9 @@ func newRulesEnv(resp *Response, parseJSON bool) *rulesEnv {
 func oneLine(s string) error {
 	for _, r := range strings.TrimSpace(s) {
 		switch {
-		case r == '\n' || r == '\r':
+		case textrule.LineBreak(r):
 			return errors.New("must be one line of text: it holds a line break")
-		case unicode.IsControl(r):
+		case textrule.Control(r):
 			return fmt.Errorf("must be one line of text: it holds a control character (%U)", r)
 		}
 	}

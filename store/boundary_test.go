@@ -152,14 +152,14 @@ func TestStoreBoundary(t *testing.T) {
 	t.Run("SiteText", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, store.SiteSpec{
-			Slug: "vendor", Name: "Ven\x00dor", Group: "Third\x1bparties", URL: "https://vendor.example/\xff",
+			Slug: "vendor", Name: "Ven\x00dor\nInc", Group: "Third\x1bparties", URL: "https://vendor.example/\xff",
 			Interval: time.Minute,
 		})
 		site, err := b.store.SiteGetBySlug(ctx, "vendor")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if site.Name != "Ven\uFFFDdor" || site.Group != "Third\uFFFDparties" || site.URL != "https://vendor.example/\uFFFD" {
+		if site.Name != "Ven\uFFFDdor Inc" || site.Group != "Third\uFFFDparties" || site.URL != "https://vendor.example/\uFFFD" {
 			t.Fatalf("stored %q %q %q", site.Name, site.Group, site.URL)
 		}
 		// A slug is a key: one that cannot be stored as it is is an error
@@ -174,14 +174,14 @@ func TestStoreBoundary(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-		if err := b.store.RosterReplace(ctx, []store.Shift{{Start: day, End: day, Person: "Ada\x00Lovelace", Contact: "@ada\xff"}}); err != nil {
+		if err := b.store.RosterReplace(ctx, []store.Shift{{Start: day, End: day, Person: "Ada\x00Lovelace\nthe first", Contact: "@ada\xff"}}); err != nil {
 			t.Fatalf("replace roster: %v", err)
 		}
 		shifts, err := b.store.RosterBetween(ctx, day, day)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(shifts) != 1 || shifts[0].Person != "Ada\uFFFDLovelace" || shifts[0].Contact != "@ada\uFFFD" {
+		if len(shifts) != 1 || shifts[0].Person != "Ada\uFFFDLovelace the first" || shifts[0].Contact != "@ada\uFFFD" {
 			t.Fatalf("roster = %+v", shifts)
 		}
 	})

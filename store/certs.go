@@ -70,10 +70,10 @@ func span(d time.Duration) string {
 // the certificate changed, or hourly.
 func (s *Store) SiteCertSave(ctx context.Context, siteID int32, c Cert, seen time.Time) error {
 	err := s.q.SiteCertUpsert(ctx, s.pool, dbsqlc.SiteCertUpsertParams{
-		SiteID: siteID, Fingerprint: cleanText(c.Fingerprint, maxNameBytes), ExpiresAt: c.ExpiresAt,
+		SiteID: siteID, Fingerprint: cleanName(c.Fingerprint), ExpiresAt: c.ExpiresAt,
 		// A certificate's names are the server's to choose: the one
 		// boundary makes them storable (text.go).
-		Issuer: cleanText(c.Issuer, maxNameBytes), Subject: cleanText(c.Subject, maxNameBytes),
+		Issuer: cleanName(c.Issuer), Subject: cleanName(c.Subject),
 		Verified: c.Verified, WarnFrom: c.WarnFrom, Seen: seen,
 	})
 	if err != nil {

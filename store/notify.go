@@ -33,7 +33,7 @@ func (s *Store) NotifyRoutesSync(ctx context.Context, routes []NotifyRoute) erro
 		if len(r.Sinks) == 0 {
 			continue
 		}
-		if err := s.q.NotifyRouteInsert(ctx, tx, dbsqlc.NotifyRouteInsertParams{Slug: r.Slug, Sinks: r.Sinks, Severity: cleanText(r.Severity, maxNameBytes)}); err != nil {
+		if err := s.q.NotifyRouteInsert(ctx, tx, dbsqlc.NotifyRouteInsertParams{Slug: r.Slug, Sinks: r.Sinks, Severity: cleanName(r.Severity)}); err != nil {
 			return fmt.Errorf("sync notify route of %s: %w", r.Slug, err)
 		}
 	}
@@ -168,7 +168,7 @@ func (st *NotifyStream) Done(ctx context.Context, id int64, outcome, detail stri
 		return fmt.Errorf("record notification %d: %w", id, err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	if err := st.q.NotificationDone(ctx, tx, dbsqlc.NotificationDoneParams{ID: id, Outcome: cleanText(outcome, maxNameBytes), Detail: cleanText(detail, maxTextBytes)}); err != nil {
+	if err := st.q.NotificationDone(ctx, tx, dbsqlc.NotificationDoneParams{ID: id, Outcome: cleanName(outcome), Detail: cleanText(detail, maxTextBytes)}); err != nil {
 		return fmt.Errorf("record notification %d: %w", id, err)
 	}
 	if err := st.save(ctx, tx); err != nil {
@@ -193,7 +193,7 @@ func (st *NotifyStream) Attempted(ctx context.Context, id int64, detail string) 
 // save writes the stream's memory.
 func (st *NotifyStream) save(ctx context.Context, db dbsqlc.DBTX) error {
 	if err := st.q.NotifyStreamSet(ctx, db, dbsqlc.NotifyStreamSetParams{
-		SiteID: st.SiteID, Sink: st.Sink, Told: dbsqlc.State(st.Told), Held: cleanText(st.Held, maxNameBytes), HeldSince: st.HeldSince,
+		SiteID: st.SiteID, Sink: st.Sink, Told: dbsqlc.State(st.Told), Held: cleanName(st.Held), HeldSince: st.HeldSince,
 	}); err != nil {
 		return fmt.Errorf("save notify stream %d/%s: %w", st.SiteID, st.Sink, err)
 	}

@@ -77,7 +77,7 @@ func (s *Store) insertShifts(ctx context.Context, tx pgx.Tx, source string, shif
 	for i, sh := range shifts {
 		err := s.q.RosterInsertFrom(ctx, tx, dbsqlc.RosterInsertFromParams{
 			StartDay: pgDate(sh.Start), EndDay: pgDate(sh.End),
-			Person: cleanText(sh.Person, maxNameBytes), Contact: cleanText(sh.Contact, maxNameBytes), Source: source,
+			Person: cleanName(sh.Person), Contact: cleanName(sh.Contact), Source: source,
 		})
 		if err != nil {
 			return fmt.Errorf("shift %d (%.40q): %w", i+1, sh.Person, err)

@@ -67,13 +67,13 @@ func (s *Store) SiteSync(ctx context.Context, specs []SiteSpec) (map[string]int3
 	ids := make(map[string]int32, len(specs))
 	slugs := make([]string, len(specs))
 	for i, sp := range specs {
-		if len(sp.Slug) > maxSlugBytes || cleanText(sp.Slug, maxSlugBytes) != sp.Slug {
+		if len(sp.Slug) > maxSlugBytes || clean(sp.Slug, maxSlugBytes, true) != sp.Slug {
 			return nil, fmt.Errorf("sync site %.40q: a slug must be printable and at most %d bytes", sp.Slug, maxSlugBytes)
 		}
 		id, err := s.q.SiteUpsert(ctx, tx, dbsqlc.SiteUpsertParams{
 			Slug:       sp.Slug,
-			Name:       cleanText(sp.Name, maxNameBytes),
-			Grp:        cleanText(sp.Group, maxNameBytes),
+			Name:       cleanName(sp.Name),
+			Grp:        cleanName(sp.Group),
 			Url:        cleanText(sp.URL, maxURLBytes),
 			IntervalMs: intervalMs(sp.Interval),
 			Confirm:    int32(min(max(sp.Confirm, 1), math.MaxInt32)),

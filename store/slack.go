@@ -38,7 +38,7 @@ func (s *Store) SlackThreadOpen(ctx context.Context, slug string) (SlackThread, 
 // returns it with its ID. ErrNotFound: no such site.
 func (s *Store) SlackThreadStart(ctx context.Context, slug string, t SlackThread) (SlackThread, error) {
 	id, err := s.q.SlackThreadInsert(ctx, s.pool, dbsqlc.SlackThreadInsertParams{
-		Channel: cleanText(t.Channel, maxNameBytes), Ts: cleanText(t.TS, maxNameBytes),
+		Channel: cleanName(t.Channel), Ts: cleanName(t.TS),
 		DownSince: t.DownSince, Reason: cleanText(t.Reason, maxTextBytes), Slug: slug,
 	})
 	if err != nil {
@@ -51,7 +51,7 @@ func (s *Store) SlackThreadStart(ctx context.Context, slug string, t SlackThread
 // SlackThreadMove points an open outage at a new message, posted because
 // the first was deleted.
 func (s *Store) SlackThreadMove(ctx context.Context, id int64, channel, ts string) error {
-	if err := s.q.SlackThreadMove(ctx, s.pool, dbsqlc.SlackThreadMoveParams{ID: id, Channel: cleanText(channel, maxNameBytes), Ts: cleanText(ts, maxNameBytes)}); err != nil {
+	if err := s.q.SlackThreadMove(ctx, s.pool, dbsqlc.SlackThreadMoveParams{ID: id, Channel: cleanName(channel), Ts: cleanName(ts)}); err != nil {
 		return fmt.Errorf("move slack thread %d: %w", id, err)
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/walnut-board/walnut/textrule"
 )
 
 // Caps on stored text, in bytes. A reason also travels in a pg_notify
@@ -22,13 +24,22 @@ const (
 
 // cleanText is the one rule for text the store writes, so that a value the
 // database would refuse cannot cost a batch of probes or a transaction: NUL,
-// which PostgreSQL's text cannot hold, and every other control character but
-// tab and newline, and invalid UTF-8, become U+FFFD, which shows where
-// something unreadable was; text longer than max bytes is cut at a
-// character boundary and ends with "…". Text that needs none of this is
-// returned as it is, without allocating.
-func cleanText(s string, max int) string {
-	if textClean(s, max) {
+// which PostgreSQL's text cannot hold, and every other control character
+// (textrule.Control) but tab and newline, and invalid UTF-8, become U+FFFD,
+// which shows where something unreadable was; text longer than max bytes is
+// cut at a character boundary and ends with "…". Text that needs none of
+// this is returned as it is, without allocating.
+func cleanText(s string, max int) string { return clean(s, max, false) }
+
+// cleanName is cleanText for one line of text, at most maxNameBytes: a
+// name, a group, a person, a channel, an id. The config and the roster CSV
+// refuse a line break or a tab there, but a PagerDuty name may hold one,
+// and the board shows these on one line: tab, line feed and carriage return
+// become a space.
+func cleanName(s string) string { return clean(s, maxNameBytes, true) }
+
+func clean(s string, max int, line bool) string {
+	if textClean(s, max, line) {
 		return s
 	}
 	var b strings.Builder
@@ -42,7 +53,10 @@ func cleanText(s string, max int) string {
 				continue
 			}
 		}
-		if unprintable(r) {
+		switch {
+		case line && (r == '\t' || textrule.LineBreak(r)):
+			r = ' '
+		case unprintable(r, line):
 			r = utf8.RuneError
 		}
 		b.WriteRune(r)
@@ -59,14 +73,14 @@ func cleanText(s string, max int) string {
 	return out[:cut] + ellipsis
 }
 
-// textClean reports whether s is already what cleanText would make of it.
-func textClean(s string, max int) bool {
+// textClean reports whether s is already what clean would make of it.
+func textClean(s string, max int, line bool) bool {
 	if len(s) > max {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f {
-			return runesClean(s[i:])
+		if c := s[i]; c >= utf8.RuneSelf || unprintable(rune(c), line) {
+			return runesClean(s[i:], line)
 		}
 	}
 	return true
@@ -74,24 +88,24 @@ func textClean(s string, max int) bool {
 
 // runesClean is textClean's slow path, rune by rune, from the first byte
 // that is not printable ASCII.
-func runesClean(s string) bool {
+func runesClean(s string, line bool) bool {
 	for i, r := range s {
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
 				return false
 			}
 		}
-		if unprintable(r) {
+		if unprintable(r, line) {
 			return false
 		}
 	}
 	return true
 }
 
-// unprintable: the C0 controls but tab and newline, DEL, and the C1
-// controls, which no screen shows and some terminals obey.
-func unprintable(r rune) bool {
-	return (r < 0x20 && r != '\t' && r != '\n') || (r >= 0x7f && r <= 0x9f)
+// unprintable: what clean replaces. In one line, every control character;
+// in other text, all but tab and newline.
+func unprintable(r rune, line bool) bool {
+	return textrule.Control(r) && (line || r != '\t' && r != '\n')
 }
 
 // cleanProbes returns batch with every probe storable: text cleaned,

@@ -42,6 +42,26 @@ func TestCleanText(t *testing.T) {
 	}
 }
 
+// One-line fields (names, groups, people) hold no line break: a PagerDuty
+// name with one would break the board's line.
+func TestCleanName(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Ada Lovelace":           "Ada Lovelace",
+		"Ada\nLovelace":          "Ada Lovelace",
+		"Ada\r\n\tLovelace":      "Ada   Lovelace",
+		"Ada\x00\x85Lovelace":    "Ada\uFFFD\uFFFDLovelace",
+		strings.Repeat("é", 200): strings.Repeat("é", 126) + "…",
+	} {
+		if got := cleanName(in); got != want {
+			t.Errorf("cleanName(%q) = %q, want %q", in, got, want)
+		}
+		if got := cleanName(want); got != want {
+			t.Errorf("cleanName not idempotent on %q: %q", want, got)
+		}
+	}
+}
+
 // The common case, clean text, costs a scan and no allocation: every
 // probe's reason goes through it.
 func TestCleanTextCleanDoesNotAllocate(t *testing.T) {
