@@ -300,12 +300,11 @@ func (h *Heartbeats) wakeChan(slug string) chan struct{} {
 	return ch
 }
 
-// watch returns the channel that wakes slug's runner and the latest call
-// this instance has taken (zero if none).
-func (h *Heartbeats) watch(slug string) (<-chan struct{}, time.Time) {
+// watch returns the channel that wakes slug's runner.
+func (h *Heartbeats) watch(slug string) <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.wakeChan(slug), h.seen[slug]
+	return h.wakeChan(slug)
 }
 
 func (h *Heartbeats) lastSeen(slug string) time.Time {

@@ -67,7 +67,7 @@ func (r *heartbeatRunner) watch(ctx context.Context, start time.Time) (crashed b
 	var wake <-chan struct{}
 	var last time.Time
 	if hbs != nil {
-		wake, _ = hbs.watch(r.site.Slug)
+		wake = hbs.watch(r.site.Slug)
 		// The clock runs from the last call any instance recorded, so a
 		// restart or a takeover does not give a silent job a fresh grace.
 		var err error

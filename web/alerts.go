@@ -104,16 +104,12 @@ const detailMax = 160
 
 var spaces = regexp.MustCompile(`\s+`)
 
-// scrubSecrets hides what may be a secret in what a sink answered. The
-// sinks take out the credentials they know, but a receiver may echo what it
-// was sent: secret.Guess hides URLs past their host, tokens and long
-// key-like words. /healthz, which needs no password, shows no more than the
-// board.
-func scrubSecrets(d string) string { return secret.Guess(d) }
-
 // scrubDetail makes what a sink answered fit for a TV in an office: scrubbed
 // of secrets, without the "pagerduty trigger: " the footer already says,
-// whitespace folded, and cut to a line.
+// whitespace folded, and cut to a line. The sinks take out the credentials
+// they know, but a receiver may echo what it was sent, so secret.Guess also
+// hides URLs past their host, tokens and long key-like words; /healthz,
+// which needs no password, uses it too and shows no more than the board.
 func scrubDetail(sink, detail string) string {
 	d := spaces.ReplaceAllString(strings.TrimSpace(detail), " ")
 	if rest, ok := strings.CutPrefix(d, sink); ok {
@@ -122,7 +118,7 @@ func scrubDetail(sink, detail string) string {
 			d = tail
 		}
 	}
-	d = scrubSecrets(d)
+	d = secret.Guess(d)
 	if utf8.RuneCountInString(d) > detailMax {
 		r := []rune(d)
 		d = strings.TrimSpace(string(r[:detailMax-1])) + "…"

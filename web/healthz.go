@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -65,7 +66,7 @@ func (h *Handler) probesHealth() *probesHealthJSON {
 		j.Status = "rejected"
 		// /healthz is open to anyone: the database's complaint may quote
 		// a reason, which may quote an upstream.
-		says = append(says, fmt.Sprintf("%s could not be stored in the last 10 minutes, last: %s", probesWord(l.Rejected), scrubSecrets(l.Last)))
+		says = append(says, fmt.Sprintf("%s could not be stored in the last 10 minutes, last: %s", probesWord(l.Rejected), secret.Guess(l.Last)))
 		if !l.LastAt.IsZero() {
 			j.LastAt = rfc3339(l.LastAt)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -52,7 +53,7 @@ func readSinkHealth(ctx context.Context, n NotifyHealth, now time.Time) ([]sinkH
 		j := sinkHealthJSON{Sink: s.Sink, Status: sinkOK, LastAt: utcPtr(s.LastAt), Pending: s.Pending, OldestPending: utcPtr(s.OldestPending)}
 		switch {
 		case s.LastOutcome == "failed":
-			j.Status, j.Error = sinkFailing, scrubSecrets(s.LastDetail)
+			j.Status, j.Error = sinkFailing, secret.Guess(s.LastDetail)
 		case s.OldestPending != nil && now.Sub(*s.OldestPending) > notifyDelayed:
 			j.Status = sinkDelayed
 		}

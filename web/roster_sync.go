@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/walnut-board/walnut/secret"
 	"github.com/walnut-board/walnut/store"
 )
 
@@ -44,7 +45,7 @@ func (h *Handler) rosterHealth(ctx context.Context) []rosterHealthJSON {
 	for _, s := range syncs {
 		j := rosterHealthJSON{Source: s.Source, Status: "ok", SyncedAt: utcPtr(s.SyncedAt), AttemptedAt: s.AttemptedAt.UTC()}
 		if s.Error != "" {
-			j.Status, j.Error = "failing", scrubSecrets(s.Error)
+			j.Status, j.Error = "failing", secret.Guess(s.Error)
 		}
 		out = append(out, j)
 	}
