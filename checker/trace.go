@@ -25,8 +25,10 @@ type timings struct {
 	tlsStart     time.Time
 	tlsDone      time.Time
 	firstByte    time.Time
-	// leaf is the certificate of the first successful handshake: the
-	// site's own host, whatever a redirect leads to.
+	// leaf is the certificate of the probe's first successful handshake:
+	// the site's own host for an https:// URL, whatever a redirect leads
+	// to; for an http:// URL that redirects to https://, the first https
+	// hop's, since the site's own host had no handshake.
 	leaf *x509.Certificate
 }
 

@@ -115,9 +115,9 @@ func bearerToken(r *http.Request) string {
 	return strings.TrimSpace(token)
 }
 
-// readHeartbeat reads a call's optional JSON body. An empty body (curl -X
-// POST, or -d ”) is "ok"; so is a form body, as `curl -d ”` without a
-// Content-Type sends, when it is empty.
+// readHeartbeat reads a call's optional JSON body. An empty body is "ok":
+// curl -X POST sends none, and curl with an empty -d sends an empty form
+// body (no Content-Type of JSON), which is taken the same way.
 func readHeartbeat(w http.ResponseWriter, r *http.Request) (Heartbeat, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, heartbeatBodyLimit))
 	if err != nil {
