@@ -56,7 +56,8 @@ func startDemo(ctx context.Context, logger *slog.Logger) (string, func(), error)
 }
 
 // demoHeartbeatToken is a fresh token for the example's heartbeat site,
-// set as WALNUT_DEMO_HEARTBEAT_TOKEN by serve --demo.
+// set as WALNUT_DEMO_HEARTBEAT_TOKEN by serve --demo unless the environment
+// sets one.
 func demoHeartbeatToken() string {
 	b := make([]byte, 16)
 	rand.Read(b) //nolint:errcheck // never fails

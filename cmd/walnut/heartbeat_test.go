@@ -234,10 +234,13 @@ func TestServeHeartbeatRestart(t *testing.T) {
 }
 
 // The example config's "Billing worker" is a heartbeat site that serve
-// --demo feeds: it goes pending when a run starts and ok when it ends.
+// --demo feeds: it goes pending when a run starts and ok when it ends. A
+// WALNUT_DEMO_HEARTBEAT_TOKEN set in the environment is the one it takes,
+// so a person can call in with curl too.
 func TestDemoFeedsBillingWorker(t *testing.T) {
 	t.Parallel()
-	s := serveOn(t, freePort(t), map[string]string{"DATABASE_URL": storetest.NewDatabase(t)},
+	const token = "my-demo-token-0123456789"
+	s := serveOn(t, freePort(t), map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "WALNUT_DEMO_HEARTBEAT_TOKEN": token},
 		"serve", "--demo", "--config", "../../walnut.example.yaml")
 	seen := map[string]bool{}
 	s.waitFor(t, "the billing worker's run to start and end", func() bool {
@@ -245,6 +248,9 @@ func TestDemoFeedsBillingWorker(t *testing.T) {
 		seen[st] = true
 		return seen["pending"] && st == "ok"
 	})
+	if code, body := post(t, s.base+"/api/v1/heartbeat/billing-worker", token, `{"state": "ok"}`); code != http.StatusAccepted {
+		t.Errorf("a call with the token from the environment: %d %s", code, body)
+	}
 }
 
 // With two instances, the call may reach the one that does not watch the

@@ -51,8 +51,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		lookup = withEnv(lookup, "WALNUT_DEMO_URL", url)
 		// The same upstream as host:port, for the example's tcp:// site.
 		lookup = withEnv(lookup, "WALNUT_DEMO_ADDR", strings.TrimPrefix(url, "http://"))
-		demoToken = demoHeartbeatToken()
-		lookup = withEnv(lookup, "WALNUT_DEMO_HEARTBEAT_TOKEN", demoToken)
+		// A token set in the environment wins, so that a newcomer can try
+		// the README's curl examples against make run.
+		demoToken = lookup.get("WALNUT_DEMO_HEARTBEAT_TOKEN")
+		if demoToken == "" {
+			demoToken = demoHeartbeatToken()
+			lookup = withEnv(lookup, "WALNUT_DEMO_HEARTBEAT_TOKEN", demoToken)
+		}
 	}
 
 	// The config is checked before the database is touched: a typo must not
