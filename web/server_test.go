@@ -73,7 +73,10 @@ func TestServerCutsSlowBody(t *testing.T) {
 
 func TestServerClosesIdleConnection(t *testing.T) {
 	t.Parallel()
-	srv := serveWith(t, short, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// Only the idle timeout is short: a slow machine that takes a while to
+	// send the request or read the answer must not close it for them.
+	idleOnly := web.Timeouts{ReadHeader: 30 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: short.Idle}
+	srv := serveWith(t, idleOnly, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	}))
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
