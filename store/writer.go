@@ -80,7 +80,8 @@ type Writer struct {
 	commitFault func(error) error
 }
 
-// NewWriter returns a Writer; call Run to start it.
+// NewWriter returns a Writer; call Run to start it. A nil logger logs
+// nothing.
 func NewWriter(s *Store, logger *slog.Logger, opts WriterOptions) *Writer {
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = 250 * time.Millisecond
@@ -99,6 +100,9 @@ func NewWriter(s *Store, logger *slog.Logger, opts WriterOptions) *Writer {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.RetryBackoff == nil {
 		opts.RetryBackoff = func(n int) time.Duration {

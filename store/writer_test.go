@@ -384,3 +384,22 @@ func TestWriterLogsTransitions(t *testing.T) {
 		t.Fatalf("transition line lacks site, states or reason:\n%s", out)
 	}
 }
+
+// TestWriterWithoutLogger: a writer built without a logger logs nothing,
+// rather than panicking at the first transition.
+func TestWriterWithoutLogger(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	w := store.NewWriter(b.store, nil, store.WriterOptions{FlushInterval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	for _, p := range b.probes("api", 0, store.StateOK, store.StateNotOK) {
+		w.Add(p)
+	}
+	cancel()
+	<-done
+	if w.Written() != 2 {
+		t.Errorf("%d probes written, want 2", w.Written())
+	}
+}
