@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -29,17 +30,45 @@ func (s *Site) tlsConfig() (*tls.Config, error) {
 	return conf, nil
 }
 
-// siteClient returns the client to probe site with: base, or a copy of its
-// transport with the site's TLS settings.
-func siteClient(base *http.Client, site Site) (*http.Client, error) {
+// prober is how one site is probed, made once for `walnut check` and for a
+// runner alike: the client (base, or a copy of its transport with the
+// site's TLS settings: tls.ca, insecure), the TLS configuration a tls://
+// probe uses, or why they could not be made.
+type prober struct {
+	client *http.Client
+	conf   *tls.Config
+	err    error
+}
+
+func newProber(base *http.Client, site Site) prober {
 	conf, err := site.tlsConfig()
-	if err != nil || conf == nil {
-		return base, err
+	if err != nil {
+		return prober{err: err}
+	}
+	return prober{client: withTLS(base, conf), conf: conf}
+}
+
+// run probes site; a site whose TLS settings could not be made is notok,
+// saying why, without a request.
+func (pr prober) run(ctx context.Context, site Site, now func() time.Time, scrub scrubber) outcome {
+	if pr.err != nil {
+		if now == nil {
+			now = time.Now
+		}
+		return outcome{probe: store.Probe{SiteID: site.ID, Slug: site.Slug, At: now(), State: store.StateNotOK, Reason: scrub.clean(pr.err.Error())}}
+	}
+	return probe(ctx, pr.client, pr.conf, site, now, scrub)
+}
+
+// withTLS is base, or with conf a copy of base whose transport uses it.
+func withTLS(base *http.Client, conf *tls.Config) *http.Client {
+	if conf == nil {
+		return base
 	}
 	tr, ok := base.Transport.(*http.Transport)
 	if !ok {
 		if base.Transport != nil {
-			return base, nil // a test's round tripper: it knows its TLS
+			return base // a test's round tripper: it knows its TLS
 		}
 		tr = http.DefaultTransport.(*http.Transport)
 	}
@@ -47,7 +76,7 @@ func siteClient(base *http.Client, site Site) (*http.Client, error) {
 	tr.TLSClientConfig = conf
 	c := *base
 	c.Transport = tr
-	return &c, nil
+	return &c
 }
 
 // leafCert is what Walnut keeps of the certificate a site presented.

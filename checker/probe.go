@@ -67,17 +67,7 @@ func Check(ctx context.Context, client *http.Client, site Site, now func() time.
 	if client == nil {
 		client = NewClient()
 	}
-	conf, err := site.tlsConfig()
-	if err == nil {
-		client, err = siteClient(client, site)
-	}
-	if err != nil {
-		if now == nil {
-			now = time.Now
-		}
-		return Result{Probe: store.Probe{SiteID: site.ID, Slug: site.Slug, At: now(), State: store.StateNotOK, Reason: newScrubber(site, nil).clean(err.Error())}}
-	}
-	o := probe(ctx, client, conf, site, now, newScrubber(site, nil))
+	o := newProber(client, site).run(ctx, site, now, newScrubber(site, nil))
 	return Result{Probe: o.probe, Cert: o.cert}
 }
 

@@ -2,7 +2,6 @@ package checker
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -96,11 +95,8 @@ type Runner struct {
 	scrub scrubber
 	// done carries each probe's outcome from its goroutine (probeOnce).
 	done chan probeResult
-	// client and tlsConf carry the site's TLS settings (tls.ca, insecure);
-	// tlsErr is why they could not be made.
-	client  *http.Client
-	tlsConf *tls.Config
-	tlsErr  error
+	// prober carries the site's client and TLS settings, made once.
+	prober prober
 	// certs remembers what was saved of the site's certificate.
 	certs certMemo
 }
@@ -119,10 +115,7 @@ func NewRunner(site Site, sink Sink, logger *slog.Logger, opts Options) *Runner 
 		scrub:  newScrubber(site, opts.Secrets),
 		done:   make(chan probeResult, 1),
 	}
-	r.tlsConf, r.tlsErr = site.tlsConfig()
-	if r.tlsErr == nil {
-		r.client, r.tlsErr = siteClient(r.opts.Client, site)
-	}
+	r.prober = newProber(r.opts.Client, site)
 	return r
 }
 
@@ -302,12 +295,7 @@ func (r *Runner) probeJob(ctx context.Context, due time.Time) {
 }
 
 func (r *Runner) probeAndSend(ctx context.Context) bool {
-	var out outcome
-	if r.tlsErr != nil {
-		out.probe = store.Probe{SiteID: r.site.ID, Slug: r.site.Slug, At: r.opts.Now(), State: store.StateNotOK, Reason: r.scrub.clean(r.tlsErr.Error())}
-	} else {
-		out = probe(ctx, r.client, r.tlsConf, r.site, r.opts.Now, r.scrub)
-	}
+	out := r.prober.run(ctx, r.site, r.opts.Now, r.scrub)
 	if ctx.Err() != nil {
 		return false // shutdown or restart: context.Canceled is not the site's fault
 	}

@@ -373,3 +373,24 @@ func TestRunnerKeepsCertOnlyWhenItChanges(t *testing.T) {
 		t.Errorf("after 5 probes or more: %d saves, warnings %v; want 1 save and one warning at 7 days", len(certs.saves), certs.warns)
 	}
 }
+
+// A site whose tls.ca cannot be read is notok saying so, without a request,
+// from walnut check and from its runner alike (one prober builds both).
+func TestBadCAIsNotOK(t *testing.T) {
+	t.Parallel()
+	for _, site := range []Site{
+		{ID: 4, Slug: "db", Kind: KindTCP, URL: "tls://127.0.0.1:1", Timeout: waitTimeout, CA: []byte("not a PEM")},
+		{ID: 5, Slug: "web", URL: "https://127.0.0.1:1/", Timeout: waitTimeout, CA: []byte("not a PEM")},
+	} {
+		const want = "the site's tls.ca holds no PEM certificate"
+		if p := Check(probeCtx(t), nil, site, nil).Probe; p.State != store.StateNotOK || p.Reason != want || p.SiteID != site.ID {
+			t.Errorf("%s: Check = %+v, want notok %q", site.Slug, p, want)
+		}
+		sink := newCountSink()
+		NewRunner(site, sink, nil, Options{}).probeAndSend(probeCtx(t))
+		sink.waitCount(t, site.ID, 1)
+		if p := sink.last[site.ID]; p.State != store.StateNotOK || p.Reason != want {
+			t.Errorf("%s: runner's probe = %+v, want notok %q", site.Slug, p, want)
+		}
+	}
+}
