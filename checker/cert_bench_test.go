@@ -33,8 +33,8 @@ func BenchmarkProbeTCP(b *testing.B) {
 	plain := listen(t, func(net.Conn) {})
 	secure := tlsListen(t, ca.leaf(t, time.Now().Add(5*24*time.Hour)))
 	for name, site := range map[string]Site{
-		"tcp": {Kind: KindTCP, URL: "tcp://" + plain, Timeout: 10 * time.Second},
-		"tls": {Kind: KindTCP, URL: "tls://" + secure, Timeout: 10 * time.Second, CA: ca.pem, CertWarning: 14 * 24 * time.Hour},
+		"tcp": {TCP: true, URL: "tcp://" + plain, Timeout: 10 * time.Second},
+		"tls": {TCP: true, URL: "tls://" + secure, Timeout: 10 * time.Second, CA: ca.pem, CertWarning: 14 * 24 * time.Hour},
 	} {
 		b.Run(name, func(b *testing.B) {
 			conf, err := site.tlsConfig()

@@ -92,7 +92,7 @@ func probe(ctx context.Context, client *http.Client, conf *tls.Config, site Site
 	if now == nil {
 		now = time.Now
 	}
-	if site.Kind == KindTCP {
+	if site.TCP {
 		return probeTCP(ctx, conf, site, now, scrub)
 	}
 	if client == nil {

@@ -47,9 +47,10 @@ type Site struct {
 	// the headers' values: an upstream may echo them.
 	Secrets []string
 
-	// Kind is KindTCP for tcp:// and tls:// URLs: the probe connects (and
-	// for tls:// shakes hands) and sends nothing. "" or KindHTTP: a request.
-	Kind string
+	// TCP is set for tcp:// and tls:// URLs (config.KindTCP): the probe
+	// connects (and for tls:// shakes hands) and sends nothing. Otherwise
+	// it makes a request.
+	TCP bool
 	// CA is PEM certificates trusted instead of the system's roots for the
 	// site's TLS; Insecure skips verification (the certificate is still
 	// read, for its expiry).
@@ -63,12 +64,6 @@ type Site struct {
 	// probed, and its runner writes a notok probe when a call is overdue.
 	Heartbeat *Heartbeat
 }
-
-// Site kinds.
-const (
-	KindHTTP = "http"
-	KindTCP  = "tcp"
-)
 
 // Sink receives finished probes; *store.Writer satisfies it.
 type Sink interface {

@@ -130,7 +130,7 @@ func TestProbeTCP(t *testing.T) {
 	t.Run("AcceptedIsOKWithConnectTime", func(t *testing.T) {
 		t.Parallel()
 		addr := listen(t, nil)
-		p := Probe(probeCtx(t), nil, Site{ID: 3, Kind: KindTCP, URL: "tcp://" + addr, Timeout: waitTimeout}, nil)
+		p := Probe(probeCtx(t), nil, Site{ID: 3, TCP: true, URL: "tcp://" + addr, Timeout: waitTimeout}, nil)
 		if p.State != store.StateOK || p.Reason != "" || p.HTTPStatus != 0 || p.SiteID != 3 {
 			t.Fatalf("probe = %+v, want ok without status", p)
 		}
@@ -147,7 +147,7 @@ func TestProbeTCP(t *testing.T) {
 
 	t.Run("RefusedIsNotOK", func(t *testing.T) {
 		t.Parallel()
-		p := Probe(probeCtx(t), nil, Site{Kind: KindTCP, URL: "tcp://" + deadAddr(t), Timeout: waitTimeout}, nil)
+		p := Probe(probeCtx(t), nil, Site{TCP: true, URL: "tcp://" + deadAddr(t), Timeout: waitTimeout}, nil)
 		if p.State != store.StateNotOK || p.Reason != "connection refused" || p.Answered() {
 			t.Errorf("probe = %+v, want notok \"connection refused\", not timed", p)
 		}
@@ -159,7 +159,7 @@ func TestProbeTCP(t *testing.T) {
 		// until the timeout, which is long enough that the connect before
 		// it is done well within it, even on a loaded machine.
 		addr := listen(t, nil)
-		p := Probe(probeCtx(t), nil, Site{Kind: KindTCP, URL: "tls://" + addr, Timeout: 3 * time.Second}, nil)
+		p := Probe(probeCtx(t), nil, Site{TCP: true, URL: "tls://" + addr, Timeout: 3 * time.Second}, nil)
 		if p.State != store.StateNotOK || p.Reason != "timed out after 3s in the TLS handshake" {
 			t.Errorf("probe = %+v, want notok timed out in the handshake", p)
 		}
@@ -171,7 +171,7 @@ func TestProbeTCP(t *testing.T) {
 	t.Run("TLSWithPrivateCA", func(t *testing.T) {
 		t.Parallel()
 		addr := tlsListen(t, ca.leaf(t, in5days))
-		res := Check(probeCtx(t), nil, Site{Kind: KindTCP, URL: "tls://" + addr, Timeout: waitTimeout, CA: ca.pem, CertWarning: 14 * 24 * time.Hour, CertCritical: 2 * 24 * time.Hour}, nil)
+		res := Check(probeCtx(t), nil, Site{TCP: true, URL: "tls://" + addr, Timeout: waitTimeout, CA: ca.pem, CertWarning: 14 * 24 * time.Hour, CertCritical: 2 * 24 * time.Hour}, nil)
 		p := res.Probe
 		if p.State != store.StateOK || p.TLS <= 0 || p.Connect <= 0 {
 			t.Fatalf("probe = %+v, want ok with connect and TLS phases", p)
@@ -191,7 +191,7 @@ func TestProbeTCP(t *testing.T) {
 	t.Run("TLSUntrustedIsNotOK", func(t *testing.T) {
 		t.Parallel()
 		addr := tlsListen(t, ca.leaf(t, in5days))
-		p := Probe(probeCtx(t), nil, Site{Kind: KindTCP, URL: "tls://" + addr, Timeout: waitTimeout}, nil)
+		p := Probe(probeCtx(t), nil, Site{TCP: true, URL: "tls://" + addr, Timeout: waitTimeout}, nil)
 		if p.State != store.StateNotOK || p.Reason != "TLS handshake failed: certificate signed by unknown authority" {
 			t.Errorf("probe = %+v, want notok for an unknown authority", p)
 		}
@@ -200,7 +200,7 @@ func TestProbeTCP(t *testing.T) {
 	t.Run("TLSInsecureReadsTheCertificate", func(t *testing.T) {
 		t.Parallel()
 		addr := tlsListen(t, ca.leaf(t, in5days))
-		res := Check(probeCtx(t), nil, Site{Kind: KindTCP, URL: "tls://" + addr, Timeout: waitTimeout, Insecure: true}, nil)
+		res := Check(probeCtx(t), nil, Site{TCP: true, URL: "tls://" + addr, Timeout: waitTimeout, Insecure: true}, nil)
 		if res.Probe.State != store.StateOK || res.Cert == nil || res.Cert.Verified {
 			t.Errorf("probe = %+v, cert = %+v: want ok and an unverified certificate", res.Probe, res.Cert)
 		}
@@ -209,7 +209,7 @@ func TestProbeTCP(t *testing.T) {
 	t.Run("CertCriticalTurnsNotOK", func(t *testing.T) {
 		t.Parallel()
 		addr := tlsListen(t, ca.leaf(t, time.Now().Add(24*time.Hour)))
-		p := Probe(probeCtx(t), nil, Site{Kind: KindTCP, URL: "tls://" + addr, Timeout: waitTimeout, CA: ca.pem, CertCritical: 2 * 24 * time.Hour}, nil)
+		p := Probe(probeCtx(t), nil, Site{TCP: true, URL: "tls://" + addr, Timeout: waitTimeout, CA: ca.pem, CertCritical: 2 * 24 * time.Hour}, nil)
 		if p.State != store.StateNotOK || p.Reason != "certificate expires in 1 day" {
 			t.Errorf("probe = %+v, want notok \"certificate expires in 1 day\"", p)
 		}
@@ -352,7 +352,7 @@ func TestRunnerKeepsCertOnlyWhenItChanges(t *testing.T) {
 	addr := tlsListen(t, ca.leaf(t, time.Now().Add(5*24*time.Hour)))
 	certs := newFakeCerts()
 	sink := newChanSink(t)
-	site := Site{ID: 9, Slug: "db", Kind: KindTCP, URL: "tls://" + addr, Interval: 20 * time.Millisecond, Timeout: waitTimeout,
+	site := Site{ID: 9, Slug: "db", TCP: true, URL: "tls://" + addr, Interval: 20 * time.Millisecond, Timeout: waitTimeout,
 		CA: ca.pem, CertWarning: 14 * 24 * time.Hour, CertCritical: 2 * 24 * time.Hour}
 	r := NewRunner(site, sink, nil, Options{StaggerDisabled: true, Certs: certs})
 	ctx, cancel := context.WithCancel(t.Context())
@@ -379,7 +379,7 @@ func TestRunnerKeepsCertOnlyWhenItChanges(t *testing.T) {
 func TestBadCAIsNotOK(t *testing.T) {
 	t.Parallel()
 	for _, site := range []Site{
-		{ID: 4, Slug: "db", Kind: KindTCP, URL: "tls://127.0.0.1:1", Timeout: waitTimeout, CA: []byte("not a PEM")},
+		{ID: 4, Slug: "db", TCP: true, URL: "tls://127.0.0.1:1", Timeout: waitTimeout, CA: []byte("not a PEM")},
 		{ID: 5, Slug: "web", URL: "https://127.0.0.1:1/", Timeout: waitTimeout, CA: []byte("not a PEM")},
 	} {
 		const want = "the site's tls.ca holds no PEM certificate"

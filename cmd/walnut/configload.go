@@ -107,7 +107,7 @@ func checkerSite(s config.Site, id int32, rec recipes.Recipe) checker.Site {
 		Method: s.Method, Headers: s.Headers, Body: s.Body,
 		Interval: s.Interval, Timeout: s.Timeout, Recipe: rec, Secrets: s.Secrets,
 		MaxPending: s.MaxPending,
-		Kind:       s.Kind, CA: s.TLS.CA, Insecure: s.TLS.Insecure,
+		TCP:        s.Kind == config.KindTCP, CA: s.TLS.CA, Insecure: s.TLS.Insecure,
 		CertWarning: s.CertWarning, CertCritical: s.CertCritical,
 	}
 	if hb := s.Heartbeat; hb != nil {
