@@ -59,9 +59,10 @@ var codeStates = [...]State{1: StateOK, 2: StateNotOK, 3: StatePending, 4: State
 // between probes (a few bytes when a site keeps its cadence), then state,
 // late and status together, then each timing, then reasons as indexes into
 // the block's list of distinct reasons (an ok probe has none). Varints keep
-// small numbers small, and DEFLATE takes a sixth off what is left (timings
-// share their high bytes), so that a block stays under PostgreSQL's TOAST
-// threshold and is stored inline, as it is.
+// small numbers small, and DEFLATE takes what repeats (timings sharing their
+// high bytes, runs of one status): 2 % of the bench's noisy synthetic
+// history, 16 % of steadier latencies. At 30 s a block is about 1.8 kB, under
+// PostgreSQL's TOAST threshold, so it is stored inline, four to a page.
 func (b block) encode() []byte {
 	buf := make([]byte, 0, 16+len(b.probes)*16)
 	buf = binary.AppendUvarint(buf, uint64(b.interval/time.Millisecond))
