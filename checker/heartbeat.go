@@ -180,7 +180,7 @@ func (h *Heartbeats) Receive(ctx context.Context, slug, token string, rep Report
 	switch rep.State {
 	case store.StateOK, store.StateNotOK, store.StatePending:
 	default:
-		return Receipt{}, fmt.Errorf("state %q is not one of ok, notok, pending", rep.State)
+		return Receipt{}, fmt.Errorf("heartbeat of %s: state %q is not ok, notok or pending", slug, rep.State)
 	}
 	h.mu.Lock()
 	e, err := h.authorizeLocked(slug, token)

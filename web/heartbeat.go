@@ -141,9 +141,12 @@ func readHeartbeat(w http.ResponseWriter, r *http.Request) (Heartbeat, error) {
 	}
 	var hb Heartbeat
 	if in.State != nil {
-		// The receiver says which states there are: a bad one is its
-		// error, answered 400.
-		hb.State = store.State(*in.State)
+		switch s := store.State(*in.State); s {
+		case store.StateOK, store.StateNotOK, store.StatePending:
+			hb.State = s
+		default:
+			return Heartbeat{}, fmt.Errorf("state %q is not one of ok, notok, pending", *in.State)
+		}
 	}
 	if in.Reason != nil {
 		hb.Reason = *in.Reason
