@@ -598,6 +598,9 @@ func TestScrubber(t *testing.T) {
 		"ShortQueryValueByName": {site: Site{URL: "https://h.example/p?page=2&a=1"}, in: "HTTP 200, a=1, page 2", want: "HTTP 200, a=***, page 2"},
 		"LiteralHeader":         {site: Site{Headers: map[string]string{"Authorization": "Bearer abc123"}}, in: "echo: Bearer abc123 / abc123", want: "echo: *** / ***"},
 		"SinkCredential":        {base: secret.New("R0UTINGKEY"), in: "key R0UTINGKEY", want: "key ***"},
+		"UserAgentNoSecret":     {site: Site{Headers: map[string]string{"User-Agent": "walnut"}}, in: "403 for walnut-board/walnut", want: "403 for walnut-board/walnut"},
+		"UserAgentFromEnv":      {site: Site{Headers: map[string]string{"User-Agent": "ua-k3y-42"}, Secrets: []string{"ua-k3y-42"}}, in: "agent ua-k3y-42 refused", want: "agent *** refused"},
+		"ShortValueNotInWord":   {site: Site{Headers: map[string]string{"X-Env": "prod"}}, in: "production down, env=prod", want: "production down, env=***"},
 		"WhitespaceFolded":      {in: "a\n  b\tc", want: "a b c"},
 		"NoSecrets":             {in: "HTTP 503 Service Unavailable", want: "HTTP 503 Service Unavailable"},
 	}
