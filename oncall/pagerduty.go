@@ -264,7 +264,6 @@ func (p *PagerDuty) list(ctx context.Context, schedules []string, since, until t
 // run of days, people without a schedule (a user named directly in an
 // escalation policy) left out.
 func (p *PagerDuty) shifts(ctx context.Context, oncalls []pagerduty.OnCall, since, until time.Time) []store.Shift {
-	type key struct{ id, name string }
 	contacts := map[string]string{}
 	lookups := 0
 	var out []store.Shift

@@ -126,24 +126,6 @@ func (a *agg) addProbe(p histProbe) {
 	a.hist[histBuckets+histBucket(p.ttfb)]++
 }
 
-func (a *agg) addAgg(b *agg) {
-	a.held.ok += b.held.ok
-	a.held.notok += b.held.notok
-	a.held.pending += b.held.pending
-	a.probes += b.probes
-	a.timed += b.timed
-	a.latencySum += b.latencySum
-	a.ttfbSum += b.ttfbSum
-	a.dnsSum += b.dnsSum
-	a.connectSum += b.connectSum
-	a.tlsSum += b.tlsSum
-	a.latencyMax = max(a.latencyMax, b.latencyMax)
-	a.ttfbMax = max(a.ttfbMax, b.ttfbMax)
-	for i, v := range b.hist {
-		a.hist[i] += v
-	}
-}
-
 // histEntry is the size of one entry of history_hours.hist: the bucket,
 // then the count as a big-endian uint32.
 const histEntry = 5
