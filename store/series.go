@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,21 +77,85 @@ func (s *Store) blocks(ctx context.Context, site Site, from, to time.Time) ([]bl
 
 func micro(t time.Time) int64 { return t.UnixMicro() }
 
-// SiteUptime is a site's time-weighted record over [from, to): whole
+// History is one site's history as a page reads it: its cursor and its
+// raw probes after it are read once, and every window the page asks for is
+// answered from them and from compacted hours, as SiteUptime and
+// SiteSeries would answer it alone.
+type History struct {
+	s     *Store
+	site  Site
+	until time.Time // compacted until; zero when nothing is
+	carry carry     // the last compacted probe
+	// raw holds every raw probe of [rawLo, rawHi) (Unix microseconds), late
+	// ones too, in time order.
+	raw          []histProbe
+	rawLo, rawHi int64
+}
+
+// SiteHistory reads what windows of a site's history within [from, to)
+// share: its cursor, and its raw probes after the cursor. A window reaching
+// outside [from, to) is still answered, by reading what it lacks.
+func (s *Store) SiteHistory(ctx context.Context, site Site, from, to time.Time) (*History, error) {
+	until, c, err := s.historyCursor(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	h := &History{s: s, site: site, until: until, carry: c}
+	lo := maxTime(from.UTC().Add(-2*site.Interval), until)
+	h.rawLo, h.rawHi = micro(lo), micro(lo)
+	if to.After(lo) {
+		if h.raw, err = s.rawProbes(ctx, site, lo, to); err != nil {
+			return nil, err
+		}
+		h.rawHi = micro(to)
+	}
+	return h, nil
+}
+
+// rawProbes returns the site's raw probes in [from, to), late ones too, in
+// time order: from those read already where it can.
+func (h *History) rawProbes(ctx context.Context, from, to time.Time) ([]histProbe, error) {
+	a, b := micro(from), micro(to)
+	if a < h.rawLo || a > h.rawHi {
+		return h.s.rawProbes(ctx, h.site, from, to)
+	}
+	i := sort.Search(len(h.raw), func(i int) bool { return h.raw[i].at >= a })
+	j := sort.Search(len(h.raw), func(i int) bool { return h.raw[i].at >= b })
+	if b <= h.rawHi {
+		return h.raw[i:j], nil
+	}
+	more, err := h.s.rawProbes(ctx, h.site, time.UnixMicro(h.rawHi), to)
+	if err != nil {
+		return nil, err
+	}
+	return append(slices.Clip(h.raw[i:j]), more...), nil
+}
+
+// SiteUptime is a site's time-weighted record over [from, to); see
+// History.Uptime.
+func (s *Store) SiteUptime(ctx context.Context, site Site, from, to time.Time) (Uptime, error) {
+	if !to.After(from) {
+		return Uptime{}, nil
+	}
+	h, err := s.SiteHistory(ctx, site, from, to)
+	if err != nil {
+		return Uptime{}, err
+	}
+	return h.Uptime(ctx, from, to)
+}
+
+// Uptime is the site's time-weighted record over [from, to): whole
 // compacted hours from history_hours, the compacted hours the window's ends
 // cut from their blocks, the rest from raw probes. It is exact to the
 // millisecond (hours keep milliseconds) wherever probes or blocks are kept;
 // past the raw retention, an hour cut by an end counts in proportion.
-func (s *Store) SiteUptime(ctx context.Context, site Site, from, to time.Time) (Uptime, error) {
+func (h *History) Uptime(ctx context.Context, from, to time.Time) (Uptime, error) {
 	from, to = from.UTC(), to.UTC()
-	var h held
+	var u held
 	if !to.After(from) {
 		return Uptime{}, nil
 	}
-	until, c, err := s.historyCursor(ctx, site)
-	if err != nil {
-		return Uptime{}, err
-	}
+	s, site, until := h.s, h.site, h.until
 	if from.Before(until) {
 		end := minTime(to, until)
 		whole0, whole1 := ceilTo(from, time.Hour), end.Truncate(time.Hour)
@@ -98,10 +164,10 @@ func (s *Store) SiteUptime(ctx context.Context, site Site, from, to time.Time) (
 			if err != nil {
 				return Uptime{}, fmt.Errorf("uptime of site %s: %w", site.Slug, err)
 			}
-			h.ok, h.notok, h.pending = r.OkMs*1000, r.NotokMs*1000, r.PendingMs*1000
+			u.ok, u.notok, u.pending = r.OkMs*1000, r.NotokMs*1000, r.PendingMs*1000
 		}
 		for _, cut := range cutHours(from, end) {
-			if err := s.heldInHour(ctx, site, cut[0], cut[1], &h); err != nil {
+			if err := s.heldInHour(ctx, site, cut[0], cut[1], &u); err != nil {
 				return Uptime{}, err
 			}
 		}
@@ -109,13 +175,13 @@ func (s *Store) SiteUptime(ctx context.Context, site Site, from, to time.Time) (
 	if until.IsZero() || to.After(until) {
 		rawFrom := maxTime(from, until)
 		gap := 2 * site.Interval
-		probes, err := s.rawProbes(ctx, site, maxTime(rawFrom.Add(-gap), until), to)
+		probes, err := h.rawProbes(ctx, maxTime(rawFrom.Add(-gap), until), to)
 		if err != nil {
 			return Uptime{}, err
 		}
-		eachSpan(c, probes, gap.Microseconds(), micro(rawFrom), micro(to), 0, h.span)
+		eachSpan(h.carry, probes, gap.Microseconds(), micro(rawFrom), micro(to), 0, u.span)
 	}
-	return h.uptime(), nil
+	return u.uptime(), nil
 }
 
 // cutHours are the parts of [from, to) in hours the window does not cover
@@ -222,29 +288,50 @@ func SeriesResolution(step time.Duration) time.Duration {
 	return ResMinute
 }
 
-// SiteSeries returns a site's buckets of step from from (rounded down to the
+// seriesSpan is the span a series of step over [from, to) covers: from
+// rounded down and to rounded up to the step's resolution, n buckets of
+// step, the last ending at end.
+func seriesSpan(from, to time.Time, step time.Duration) (f, t, end time.Time, n int, err error) {
+	if step < time.Minute || step%time.Minute != 0 {
+		return f, t, end, 0, fmt.Errorf("series step %s: %w", step, errors.New("not a whole number of minutes"))
+	}
+	res := SeriesResolution(step)
+	f, t = from.UTC().Truncate(res), ceilTo(to.UTC(), res)
+	if !t.After(f) {
+		return f, t, f, 0, nil
+	}
+	if int64(t.Sub(f)/res) > SeriesMaxRows {
+		return f, t, end, 0, ErrSeriesTooLong
+	}
+	n = int((t.Sub(f) + step - 1) / step)
+	return f, t, f.Add(time.Duration(n) * step), n, nil
+}
+
+// SiteSeries returns a site's buckets of step over [from, to); see
+// History.Series.
+func (s *Store) SiteSeries(ctx context.Context, site Site, from, to time.Time, step time.Duration) ([]Bucket, error) {
+	f, _, end, n, err := seriesSpan(from, to, step)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	h, err := s.SiteHistory(ctx, site, f, end)
+	if err != nil {
+		return nil, err
+	}
+	return h.Series(ctx, from, to, step)
+}
+
+// Series returns the site's buckets of step from from (rounded down to the
 // step's resolution) until to. step must be a positive whole number of
 // minutes. Every bucket is returned, empty ones too. A step of whole hours
 // reads history_hours; a shorter one reads the blocks of compacted hours,
 // which last the raw retention (past it, such buckets are empty).
-func (s *Store) SiteSeries(ctx context.Context, site Site, from, to time.Time, step time.Duration) ([]Bucket, error) {
-	if step < time.Minute || step%time.Minute != 0 {
-		return nil, fmt.Errorf("series step %s: %w", step, errors.New("not a whole number of minutes"))
-	}
-	res := SeriesResolution(step)
-	from, to = from.UTC().Truncate(res), ceilTo(to.UTC(), res)
-	if !to.After(from) {
-		return nil, nil
-	}
-	if int64(to.Sub(from)/res) > SeriesMaxRows {
-		return nil, ErrSeriesTooLong
-	}
-	until, c, err := s.historyCursor(ctx, site)
-	if err != nil {
+func (h *History) Series(ctx context.Context, from, to time.Time, step time.Duration) ([]Bucket, error) {
+	from, to, end, n, err := seriesSpan(from, to, step)
+	if err != nil || n == 0 {
 		return nil, err
 	}
-	n := int((to.Sub(from) + step - 1) / step)
-	end := from.Add(time.Duration(n) * step)
+	s, site, until := h.s, h.site, h.until
 	aggs := make([]agg, n)
 	base, width := micro(from), step.Microseconds()
 	credit := func(st State, a, b int64) {
@@ -289,13 +376,13 @@ func (s *Store) SiteSeries(ctx context.Context, site Site, from, to time.Time, s
 	if until.IsZero() || to.After(until) {
 		rawFrom := maxTime(from, until)
 		gap := 2 * site.Interval
-		probes, err := s.rawProbes(ctx, site, maxTime(rawFrom.Add(-gap), until), end)
+		probes, err := h.rawProbes(ctx, maxTime(rawFrom.Add(-gap), until), end)
 		if err != nil {
 			return nil, err
 		}
 		// The latest probe's verdict is not over: it fills the last bucket
 		// as far as it holds, as a bucket in progress shows.
-		eachSpan(c, probes, gap.Microseconds(), micro(rawFrom), micro(to), micro(end), credit)
+		eachSpan(h.carry, probes, gap.Microseconds(), micro(rawFrom), micro(to), micro(end), credit)
 		count(probes, micro(rawFrom), micro(to))
 	}
 	out := make([]Bucket, n)

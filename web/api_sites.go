@@ -105,8 +105,17 @@ func (h *Handler) apiSite(w http.ResponseWriter, r *http.Request) {
 		out.Cert = &certJSON{ExpiresAt: rfc3339(s.Cert.ExpiresAt), Issuer: s.Cert.Issuer}
 	}
 	now := h.now()
+	var longest time.Duration
 	for _, win := range uptimeWindows {
-		u, err := h.store.SiteUptime(ctx, s, now.Add(-win.span), now)
+		longest = max(longest, win.span)
+	}
+	hist, err := h.store.SiteHistory(ctx, s, now.Add(-longest), now)
+	if err != nil {
+		h.fail(w, r, err, true)
+		return
+	}
+	for _, win := range uptimeWindows {
+		u, err := hist.Uptime(ctx, now.Add(-win.span), now)
 		if err != nil {
 			h.fail(w, r, err, true)
 			return

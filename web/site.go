@@ -99,9 +99,16 @@ func (h *Handler) siteHistory(r *http.Request, s store.Site, trs []store.Transit
 		EchartsPath: h.assets.Path("echarts.min.js"),
 		HistoryCSS:  h.assets.Path("history.css"),
 	}
+	// Every window ends now, and the longest range starts before the strip
+	// and the others: one read of the site's raw probes serves them all.
+	stripFrom := now.Add(-89 * 24 * time.Hour).Truncate(24 * time.Hour)
+	hist, err := h.store.SiteHistory(ctx, s, now.Add(-siteRanges[len(siteRanges)-1].span), now)
+	if err != nil {
+		return v, err
+	}
 	for _, c := range siteRanges {
 		v.Ranges = append(v.Ranges, views.RangeLink{Label: c.name, Href: "?range=" + c.name, Current: c.name == rng.name})
-		u, err := h.store.SiteUptime(ctx, s, now.Add(-c.span), now)
+		u, err := hist.Uptime(ctx, now.Add(-c.span), now)
 		if err != nil {
 			return v, err
 		}
@@ -112,7 +119,7 @@ func (h *Handler) siteHistory(r *http.Request, s store.Site, trs []store.Transit
 		}
 	}
 	from := now.Add(-rng.span)
-	buckets, err := h.store.SiteSeries(ctx, s, from, now, rng.step)
+	buckets, err := hist.Series(ctx, from, now, rng.step)
 	if err != nil {
 		return v, err
 	}
@@ -130,7 +137,7 @@ func (h *Handler) siteHistory(r *http.Request, s store.Site, trs []store.Transit
 	q.Set("format", "csv")
 	v.SeriesCSV = base + q.Encode()
 
-	days, err := h.store.SiteSeries(ctx, s, now.Add(-89*24*time.Hour).Truncate(24*time.Hour), now, 24*time.Hour)
+	days, err := hist.Series(ctx, stripFrom, now, 24*time.Hour)
 	if err != nil {
 		return v, err
 	}

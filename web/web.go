@@ -28,6 +28,7 @@ type Store interface {
 	TransitionListBySite(ctx context.Context, siteID int32, limit int) ([]store.Transition, error)
 	SiteUptime(ctx context.Context, site store.Site, from, to time.Time) (store.Uptime, error)
 	SiteSeries(ctx context.Context, site store.Site, from, to time.Time, step time.Duration) ([]store.Bucket, error)
+	SiteHistory(ctx context.Context, site store.Site, from, to time.Time) (*store.History, error)
 	Ping(ctx context.Context) error
 }
 
