@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -169,17 +170,44 @@ func (r *blockReader) state(code uint64) State {
 	return codeStates[code]
 }
 
+// A site page reads a block per hour of its chart: the inflater (tens of
+// kilobytes of tables) and the buffer are reused rather than allocated for
+// each. Reasons are copied out of the buffer, so nothing decoded keeps it.
+var (
+	inflaters   sync.Pool
+	inflateBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
+
+// inflate puts data, DEFLATEd, into buf.
+func inflate(buf *bytes.Buffer, data []byte) error {
+	buf.Reset()
+	src := bytes.NewReader(data)
+	f, _ := inflaters.Get().(io.ReadCloser)
+	if f == nil {
+		f = flate.NewReader(src)
+	} else if err := f.(flate.Resetter).Reset(src, nil); err != nil {
+		return err
+	}
+	defer inflaters.Put(f)
+	// A block inflates to a few times its size; growing once avoids most
+	// copies.
+	buf.Grow(4 * len(data))
+	_, err := buf.ReadFrom(f)
+	return err
+}
+
 // decodeBlock unpacks a block of the hour starting at hour.
 func decodeBlock(hour time.Time, data []byte) (block, error) {
 	b := block{hour: hour.UnixMicro()}
 	if len(data) == 0 || data[0] != blockVersion {
 		return b, fmt.Errorf("probe block of %s: %w", hour.Format(time.RFC3339), errBadBlock)
 	}
-	payload, err := io.ReadAll(flate.NewReader(bytes.NewReader(data[1:])))
-	if err != nil {
+	buf := inflateBufs.Get().(*bytes.Buffer)
+	defer inflateBufs.Put(buf)
+	if err := inflate(buf, data[1:]); err != nil {
 		return b, fmt.Errorf("probe block of %s: %w: %w", hour.Format(time.RFC3339), errBadBlock, err)
 	}
-	r := &blockReader{buf: payload}
+	r := &blockReader{buf: buf.Bytes()}
 	b.interval = time.Duration(r.uvarint()) * time.Millisecond
 	if code := r.uvarint(); code != 0 {
 		b.carry = carry{state: r.state(code), ok: true}

@@ -189,7 +189,7 @@ func (s *Store) compactChunk(ctx context.Context, tx pgx.Tx, chunk []compactTarg
 				ConnectSum: a.connectSum, TlsSum: a.tlsSum,
 				LatencyMax: a.latencyMax, TtfbMax: a.ttfbMax, Hist: a.encodeHist(),
 			})
-			blocks = append(blocks, dbsqlc.ProbeBlockInsertParams{At: at, SiteID: t.id, Block: b.encode()})
+			blocks = append(blocks, blockRow(t.id, b))
 		})
 		cur.Untils[i] = to
 		cur.CarryAts[i] = to
@@ -253,8 +253,8 @@ func (s *Store) pack(ctx context.Context, tx func(ctx context.Context, fn func(p
 					probes = append(probes, p)
 				}
 				var blocks []dbsqlc.ProbeBlockInsertParams
-				compactHours(c, probes, interval, micro(from), micro(to), func(hour int64, _ *agg, b block) {
-					blocks = append(blocks, dbsqlc.ProbeBlockInsertParams{At: time.UnixMicro(hour).UTC(), SiteID: r.SiteID, Block: b.encode()})
+				compactHours(c, probes, interval, micro(from), micro(to), func(_ int64, _ *agg, b block) {
+					blocks = append(blocks, blockRow(r.SiteID, b))
 				})
 				if _, err := s.q.ProbeBlockInsert(ctx, tx, blocks); err != nil {
 					return fmt.Errorf("write blocks: %w", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"math/bits"
 	"time"
 )
 
@@ -82,18 +83,15 @@ func lastCarry(c carry, probes []histProbe) carry {
 const histBuckets = 40
 
 // histBucket is the bucket of a duration in microseconds: 0 below 141 µs,
-// i >= 1 from 100·2^(i/2) µs, 39 open above. It compares squares in
-// integers, so bounds are exact (2·log2 in floating point is not).
+// i >= 1 from 100·2^(i/2) µs, 39 open above. us >= 100·2^(i/2) is
+// us² >= 10000·2^i, so the bucket is the highest bit of us²/10000: exact in
+// integers, where 2·log2 in floating point is not at the bounds.
 func histBucket(us int32) int {
 	if us <= 0 {
 		return 0
 	}
-	sq := uint64(us) * uint64(us)
-	i := 0
-	for i < histBuckets-1 && sq >= 10000<<uint(i+1) {
-		i++
-	}
-	return i
+	q := uint64(us) * uint64(us) / 10000
+	return min(histBuckets-1, max(0, bits.Len64(q)-1))
 }
 
 // agg is what history keeps of a span of time: an hour of history_hours, or

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -33,6 +34,19 @@ func TestHistBucket(t *testing.T) {
 	for us, want := range cases {
 		if got := histBucket(us); got != want {
 			t.Errorf("histBucket(%d) = %d, want %d", us, got, want)
+		}
+	}
+	// Against the bounds counted out one by one, around every bound.
+	for i := 1; i < histBuckets; i++ {
+		lo := int32(math.Ceil(100 * math.Pow(2, float64(i)/2)))
+		for us := lo - 3; us <= lo+3; us++ {
+			want := 0
+			for want < histBuckets-1 && uint64(us)*uint64(us) >= 10000<<uint(want+1) {
+				want++
+			}
+			if got := histBucket(us); got != want {
+				t.Errorf("histBucket(%d) = %d, want %d", us, got, want)
+			}
 		}
 	}
 	for us := int32(1); us < 5_000_000; us = us*11/10 + 1 {
@@ -114,5 +128,44 @@ func TestBlockRoundTrip(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestQuartersRoundTrip: a dense block's quarter sums come back as
+// computed, a sparse block has none, and damage is refused.
+func TestQuartersRoundTrip(t *testing.T) {
+	t.Parallel()
+	b := benchBlock()
+	b.probes = b.probes[1:] // the carry holds the first second
+	b.probes[10].state, b.probes[10].status, b.probes[10].ttfb = StateNotOK, 0, 0
+	b.probes[2000].late = true
+	b.carry = carry{at: b.hour - 500_000, state: StatePending, ok: true}
+	data := b.encodeQuarters()
+	at := time.UnixMicro(b.hour)
+	got, err := decodeQuarters(at, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := b.quarters(); got != want {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+	var probes int64
+	var held held
+	for _, q := range got {
+		probes += q.probes
+		held.ok, held.notok, held.pending = held.ok+q.held.ok, held.notok+q.held.notok, held.pending+q.held.pending
+	}
+	if probes != 3598 || held.ok+held.notok+held.pending != hourMicros || held.pending != 1_000_000 {
+		t.Errorf("quarters hold %d probes and %+v", probes, held)
+	}
+	if _, err := decodeQuarters(at, data[:len(data)-1]); err == nil {
+		t.Error("a cut sum decoded")
+	}
+	if _, err := decodeQuarters(at, append(slices.Clone(data), 0)); err == nil {
+		t.Error("a sum with trailing bytes decoded")
+	}
+	b.probes = b.probes[:quarterMin-1]
+	if q := b.encodeQuarters(); q != nil {
+		t.Errorf("a block of %d probes has sums", len(b.probes))
 	}
 }

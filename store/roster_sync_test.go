@@ -111,7 +111,7 @@ func TestRosterSourcesMigrationKeepsRoster(t *testing.T) {
 	for _, q := range []string{
 		`DROP TABLE roster_sync`,
 		`ALTER TABLE roster DROP COLUMN source`,
-		`DELETE FROM goose_db_version WHERE version_id >= 31`,
+		`DELETE FROM goose_db_version WHERE version_id = 31`,
 		`INSERT INTO roster (start_day, end_day, person, contact) VALUES ('2026-11-30', '2026-12-06', 'Old Hand', '@old')`,
 	} {
 		if _, err := pool.Exec(ctx, q); err != nil {

@@ -78,6 +78,7 @@ func (r iteratorForProbeBlockInsert) Values() ([]interface{}, error) {
 		r.rows[0].At,
 		r.rows[0].SiteID,
 		r.rows[0].Block,
+		r.rows[0].Quarters,
 	}, nil
 }
 
@@ -86,5 +87,5 @@ func (r iteratorForProbeBlockInsert) Err() error {
 }
 
 func (q *Queries) ProbeBlockInsert(ctx context.Context, db DBTX, arg []ProbeBlockInsertParams) (int64, error) {
-	return db.CopyFrom(ctx, []string{"probe_blocks"}, []string{"at", "site_id", "block"}, &iteratorForProbeBlockInsert{rows: arg})
+	return db.CopyFrom(ctx, []string{"probe_blocks"}, []string{"at", "site_id", "block", "quarters"}, &iteratorForProbeBlockInsert{rows: arg})
 }

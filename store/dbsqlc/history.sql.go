@@ -414,9 +414,10 @@ func (q *Queries) NotificationPrune(ctx context.Context, db DBTX, before *time.T
 }
 
 type ProbeBlockInsertParams struct {
-	At     time.Time
-	SiteID int32
-	Block  []byte
+	At       time.Time
+	SiteID   int32
+	Block    []byte
+	Quarters []byte
 }
 
 const probeBlockList = `-- name: ProbeBlockList :many
@@ -506,6 +507,57 @@ func (q *Queries) ProbeBlockOldestDay(ctx context.Context, db DBTX) (pgtype.Date
 	var oldest pgtype.Date
 	err := row.Scan(&oldest)
 	return oldest, err
+}
+
+const probeBlockQuarterList = `-- name: ProbeBlockQuarterList :many
+SELECT at,
+       (CASE WHEN at < $1::timestamptz THEN quarters END)::bytea AS quarters,
+       (CASE WHEN quarters IS NULL OR at >= $1::timestamptz THEN block END)::bytea AS block
+  FROM probe_blocks
+ WHERE site_id = $2 AND at >= $3 AND at < $4
+ ORDER BY at
+`
+
+type ProbeBlockQuarterListParams struct {
+	QuartersTo time.Time
+	SiteID     int32
+	FromAt     time.Time
+	ToAt       time.Time
+}
+
+type ProbeBlockQuarterListRow struct {
+	At       time.Time
+	Quarters []byte
+	Block    []byte
+}
+
+// ProbeBlockQuarterList is a site's blocks of the hours in [from_at,
+// to_at): their quarter-hour sums before quarters_to, and the block itself
+// where those are missing or not wanted, so that a block TOAST keeps out of
+// line is fetched only when it is unpacked.
+func (q *Queries) ProbeBlockQuarterList(ctx context.Context, db DBTX, arg ProbeBlockQuarterListParams) ([]ProbeBlockQuarterListRow, error) {
+	rows, err := db.Query(ctx, probeBlockQuarterList,
+		arg.QuartersTo,
+		arg.SiteID,
+		arg.FromAt,
+		arg.ToAt,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ProbeBlockQuarterListRow
+	for rows.Next() {
+		var i ProbeBlockQuarterListRow
+		if err := rows.Scan(&i.At, &i.Quarters, &i.Block); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const probePartitionsDrop = `-- name: ProbePartitionsDrop :one

@@ -148,9 +148,10 @@ type Probe struct {
 }
 
 type ProbeBlock struct {
-	At     time.Time
-	SiteID int32
-	Block  []byte
+	At       time.Time
+	SiteID   int32
+	Block    []byte
+	Quarters []byte
 }
 
 type ProbesDefault struct {

@@ -20,6 +20,18 @@ SELECT at, block FROM probe_blocks
  WHERE site_id = @site_id AND at >= @from_at AND at < @to_at
  ORDER BY at;
 
+-- ProbeBlockQuarterList is a site's blocks of the hours in [from_at,
+-- to_at): their quarter-hour sums before quarters_to, and the block itself
+-- where those are missing or not wanted, so that a block TOAST keeps out of
+-- line is fetched only when it is unpacked.
+-- name: ProbeBlockQuarterList :many
+SELECT at,
+       (CASE WHEN at < @quarters_to::timestamptz THEN quarters END)::bytea AS quarters,
+       (CASE WHEN quarters IS NULL OR at >= @quarters_to::timestamptz THEN block END)::bytea AS block
+  FROM probe_blocks
+ WHERE site_id = @site_id AND at >= @from_at AND at < @to_at
+ ORDER BY at;
+
 -- name: ProbeBlockListBefore :many
 SELECT at, block FROM probe_blocks
  WHERE site_id = @site_id AND at < @before
@@ -61,7 +73,7 @@ VALUES (@at, @latency_sum, @ttfb_sum, @dns_sum, @connect_sum, @tls_sum, @site_id
         @ok_ms, @notok_ms, @pending_ms, @probes, @timed, @latency_max, @ttfb_max, @hist);
 
 -- name: ProbeBlockInsert :copyfrom
-INSERT INTO probe_blocks (at, site_id, block) VALUES (@at, @site_id, @block);
+INSERT INTO probe_blocks (at, site_id, block, quarters) VALUES (@at, @site_id, @block, @quarters);
 
 -- name: HistoryPartitionsEnsure :one
 SELECT walnut_history_partitions(@day_from::date, @days::integer)::integer AS created;
