@@ -180,6 +180,7 @@ func TestBadge(t *testing.T) {
 func TestSitePageHistory(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	var firstStrip string
 	for _, rng := range []string{"", "7d", "30d", "90d"} {
 		resp, body := get(t, b.server.URL+"/sites/billing?range="+rng)
 		if resp.StatusCode != 200 {
@@ -201,6 +202,16 @@ func TestSitePageHistory(t *testing.T) {
 		}
 		if n := doc.Find("[data-testid=strip] li").Length(); n != 90 {
 			t.Errorf("range %q: strip of %d days, want 90", rng, n)
+		}
+		// The 90d range lends its chart's days to the strip: the same strip.
+		strip, err := doc.Find("[data-testid=strip]").Html()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if firstStrip == "" {
+			firstStrip = strip
+		} else if strip != firstStrip {
+			t.Errorf("range %q: strip\n%s\nwant as for 24h\n%s", rng, strip, firstStrip)
 		}
 		if got := doc.Find("[data-testid=uptime] dd").First().Text(); got != "50.0%" {
 			t.Errorf("range %q: 24h uptime %q, want 50.0%%", rng, got)

@@ -118,7 +118,10 @@ func (h *Handler) siteHistory(r *http.Request, s store.Site, trs []store.Transit
 			v.RangeUptime = cell
 		}
 	}
-	from := now.Add(-rng.span)
+	// Buckets start on multiples of the step (quarter hours for 24h), as a
+	// reader of the chart expects, and so whole quarter hours come from the
+	// blocks' quarter-hour sums without unpacking them.
+	from := now.Add(-rng.span).Truncate(rng.step)
 	buckets, err := hist.Series(ctx, from, now, rng.step)
 	if err != nil {
 		return v, err
@@ -137,16 +140,34 @@ func (h *Handler) siteHistory(r *http.Request, s store.Site, trs []store.Transit
 	q.Set("format", "csv")
 	v.SeriesCSV = base + q.Encode()
 
-	days, err := hist.Series(ctx, stripFrom, now, 24*time.Hour)
-	if err != nil {
-		return v, err
+	// The 90d range is drawn in the strip's days: its chart holds them.
+	days := stripDays(buckets, rng.step, stripFrom)
+	if days == nil {
+		if days, err = hist.Series(ctx, stripFrom, now, 24*time.Hour); err != nil {
+			return v, err
+		}
 	}
 	for _, d := range days {
 		v.Strip = append(v.Strip, dayCell(d))
 	}
 
-	v.Outages = outages(trs, from, now)
+	v.Outages = outages(trs, now.Add(-rng.span), now)
 	return v, nil
+}
+
+// stripDays is the part of a range chart's buckets that the strip shows
+// (days from stripFrom to the end), or nil when the chart is not in days.
+// A bucket's figures depend only on its own span, so they are the strip's.
+func stripDays(buckets []store.Bucket, step time.Duration, stripFrom time.Time) []store.Bucket {
+	if step != 24*time.Hour {
+		return nil
+	}
+	for i, b := range buckets {
+		if b.At.Equal(stripFrom) {
+			return buckets[i:]
+		}
+	}
+	return nil
 }
 
 func uptimeCell(label string, u store.Uptime) views.UptimeCell {
