@@ -41,10 +41,10 @@ type CompactResult struct {
 
 // compact packs every site's finished hours, a day of each site per round,
 // until every cursor has caught up.
-func (s *Store) compact(ctx context.Context, now time.Time, tx func(ctx context.Context, fn func(pgx.Tx) error) error) (CompactResult, error) {
+func (s *Store) compact(ctx context.Context, now, hold time.Time, tx func(ctx context.Context, fn func(pgx.Tx) error) error) (CompactResult, error) {
 	var res CompactResult
 	for {
-		r, moved, err := s.compactRound(ctx, now, tx)
+		r, moved, err := s.compactRound(ctx, now, hold, tx)
 		res.Hours += r.Hours
 		res.Probes += r.Probes
 		if err != nil || !moved {
@@ -56,10 +56,11 @@ func (s *Store) compact(ctx context.Context, now time.Time, tx func(ctx context.
 // compactRound packs every site's finished hours into history_hours and
 // probe_blocks and moves its cursor past them. An hour is finished once a
 // probe after it has been written (any probe of it arriving later is late)
-// or idleAfter has passed since it ended. Each transaction takes up to
-// compactSites sites and a day of each; it runs tx, which sets its timeouts
-// and takes the maintenance lock.
-func (s *Store) compactRound(ctx context.Context, now time.Time, tx func(ctx context.Context, fn func(pgx.Tx) error) error) (CompactResult, bool, error) {
+// or idleAfter has passed since it ended, and it is before hold, the hour
+// of the oldest probe still to be written (zero: none). Each transaction
+// takes up to compactSites sites and a day of each; it runs tx, which sets
+// its timeouts and takes the maintenance lock.
+func (s *Store) compactRound(ctx context.Context, now, hold time.Time, tx func(ctx context.Context, fn func(pgx.Tx) error) error) (CompactResult, bool, error) {
 	var res CompactResult
 	sites, err := s.q.HistoryCompactSites(ctx, s.pool)
 	if err != nil {
@@ -72,6 +73,9 @@ func (s *Store) compactRound(ctx context.Context, now time.Time, tx func(ctx con
 		limit := idle
 		if r.CheckedAt != nil {
 			limit = maxTime(limit, r.CheckedAt.UTC().Truncate(time.Hour))
+		}
+		if !hold.IsZero() {
+			limit = minTime(limit, hold.UTC().Truncate(time.Hour))
 		}
 		t := compactTarget{id: r.ID, interval: time.Duration(r.IntervalMs) * time.Millisecond}
 		var from time.Time

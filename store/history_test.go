@@ -290,6 +290,58 @@ func TestSiteUptimeIgnoresLateProbes(t *testing.T) {
 	}
 }
 
+// TestCompactionWaitsForTheBacklog: after an outage longer than an hour,
+// compaction leaves alone the hours of probes the writer still holds
+// (MaintainerOptions.Holding), so that the backlog counts in history instead
+// of arriving late behind hours compacted as idle.
+func TestCompactionWaitsForTheBacklog(t *testing.T) {
+	t.Parallel()
+	for _, holding := range []bool{true, false} {
+		t.Run(fmt.Sprintf("holding=%v", holding), func(t *testing.T) {
+			t.Parallel()
+			b := setupRollups(t, time.Minute)
+			// The day's partition, as serve's maintenance makes it ahead.
+			if _, err := b.st.ProbePartitionsEnsure(context.Background(), b.t0.Add(-24*time.Hour), 3); err != nil {
+				t.Fatal(err)
+			}
+			var before, backlog []store.Probe
+			for m := range 60 {
+				p := probe(b.at(time.Duration(m)*time.Minute), store.StateOK)
+				if m < 30 {
+					before = append(before, p)
+				} else {
+					backlog = append(backlog, p)
+				}
+			}
+			b.write(t, before...)
+			// Three hours later the database is back; the writer still holds
+			// the probes from 10:30 when maintenance runs first.
+			now := b.at(3 * time.Hour)
+			opts := store.MaintainerOptions{Now: func() time.Time { return now }}
+			if holding {
+				opts.Holding = func() time.Time { return backlog[0].At.Truncate(time.Hour) }
+			}
+			m := store.NewMaintainer(b.st, discardLogger(), opts)
+			if _, err := m.RunOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			b.write(t, backlog...)
+			opts.Holding = nil
+			if _, err := store.NewMaintainer(b.st, discardLogger(), opts).RunOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got := b.uptime(t, 0, time.Hour)
+			if want := (store.Uptime{OK: time.Hour}); holding && got != want {
+				t.Errorf("uptime = %+v, want %+v: the backlog came late", got, want)
+			}
+			// Without Holding the backlog is late: this is what it prevents.
+			if want := (store.Uptime{OK: 31 * time.Minute}); !holding && got != want {
+				t.Errorf("without holding: uptime = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
 // TestSiteUptimeMatchesRawProbes is the property test: on random probe
 // histories, written in random batches, uptime from rollups equals the
 // brute-force computation over raw probes (store.ProbeUptime) for random

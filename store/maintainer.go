@@ -38,6 +38,11 @@ type MaintainerOptions struct {
 	PassTimeout time.Duration
 	// LockTimeout is each step's lock_timeout; default 2s.
 	LockTimeout time.Duration
+	// Holding, when set, is the hour of the oldest probe this process has
+	// yet to write (Writer.OldestHeld; zero when none). Compaction stops
+	// before it, so that a backlog written after a long outage counts in
+	// history rather than arriving late behind an hour compacted idle.
+	Holding func() time.Time
 	// PassedFunc, when set, is called after each pass of Run.
 	PassedFunc func(MaintainResult, error)
 }
@@ -172,7 +177,11 @@ func (m *Maintainer) RunOnce(ctx context.Context) (MaintainResult, error) {
 		return res, errors.Join(errs...)
 	}
 
-	c, err := m.st.compact(ctx, now, m.tx)
+	var hold time.Time
+	if m.opts.Holding != nil {
+		hold = m.opts.Holding()
+	}
+	c, err := m.st.compact(ctx, now, hold, m.tx)
 	res.HoursCompacted, res.ProbesCompacted = c.Hours, c.Probes
 	if err != nil && !errors.Is(err, errLocked) {
 		errs = append(errs, err)
@@ -329,7 +338,7 @@ func (m *Maintainer) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 // and tools call it to read compacted history without the rest of a pass.
 func (s *Store) Compact(ctx context.Context, now time.Time) (CompactResult, error) {
 	m := NewMaintainer(s, slog.New(slog.DiscardHandler), MaintainerOptions{})
-	res, err := s.compact(ctx, now, m.tx)
+	res, err := s.compact(ctx, now, time.Time{}, m.tx)
 	if err != nil {
 		return res, err
 	}

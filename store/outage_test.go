@@ -107,12 +107,17 @@ func TestWriterSurvivesDatabaseOutage(t *testing.T) {
 	if w.LastError() == nil || w.Buffered() == 0 {
 		t.Fatalf("during the outage: last error %v, buffered %d", w.LastError(), w.Buffered())
 	}
+	// Compaction is told to leave the backlog's hour alone.
+	if got := w.OldestHeld(); !got.Equal(b.base) {
+		t.Errorf("during the outage: oldest held %s, want %s", got, b.base)
+	}
 
 	cluster, err = pglocal.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	storetest.WaitFor(t, "the backlog written", func() bool { return w.Written() == 5 })
+	storetest.WaitFor(t, "no hour held", func() bool { return w.OldestHeld().IsZero() })
 	if w.Dropped() != 0 || w.Rejected() != 1 {
 		t.Fatalf("dropped %d rejected %d, want 0 and 1", w.Dropped(), w.Rejected())
 	}

@@ -68,7 +68,10 @@ type Writer struct {
 	rejected atomic.Uint64
 	written  atomic.Uint64
 	buffered atomic.Int64
-	losses   lossLog
+	// oldestHeld is the hour of the oldest probe waiting, in Unix
+	// microseconds; 0 when none waits.
+	oldestHeld atomic.Int64
+	losses     lossLog
 	// writing is when the write in flight began, in Unix nanoseconds; 0
 	// when none is.
 	writing atomic.Int64
@@ -167,6 +170,51 @@ func (w *Writer) Rejected() uint64 { return w.rejected.Load() }
 // place of rejected probes included.
 func (w *Writer) Written() uint64 { return w.written.Load() }
 
+// OldestHeld is the start of the hour of the oldest probe waiting to be
+// written, zero when none waits. Compaction stops before it
+// (MaintainerOptions.Holding): after an outage longer than an hour, the
+// backlog must land in hours not yet compacted, or its probes would be late.
+func (w *Writer) OldestHeld() time.Time {
+	if us := w.oldestHeld.Load(); us != 0 {
+		return time.UnixMicro(us).UTC()
+	}
+	return time.Time{}
+}
+
+// heldHours counts the probes waiting in each hour, for OldestHeld. Only
+// Run's goroutine touches it.
+type heldHours struct {
+	n      map[int64]int
+	oldest *atomic.Int64
+}
+
+// add counts probes in (delta 1) or out (delta -1), and publishes the
+// oldest hour when it changes.
+func (h *heldHours) add(ps []Probe, delta int) {
+	changed := false
+	for _, p := range ps {
+		hour := p.At.Truncate(time.Hour).UnixMicro()
+		c := h.n[hour] + delta
+		if c > 0 {
+			changed = changed || c == delta // a new hour
+			h.n[hour] = c
+		} else {
+			changed = true
+			delete(h.n, hour)
+		}
+	}
+	if !changed {
+		return
+	}
+	var oldest int64
+	for hour := range h.n {
+		if oldest == 0 || hour < oldest {
+			oldest = hour
+		}
+	}
+	h.oldest.Store(oldest)
+}
+
 // Buffered is how many probes wait to be written.
 func (w *Writer) Buffered() int { return int(w.buffered.Load()) + len(w.in) }
 
@@ -215,6 +263,8 @@ func (w *Writer) Run(ctx context.Context) {
 	)
 	ticker := time.NewTicker(w.opts.FlushInterval)
 	defer ticker.Stop()
+	held := heldHours{n: map[int64]int{}, oldest: &w.oldestHeld}
+	defer w.oldestHeld.Store(0)
 
 	count := func() { w.buffered.Store(int64(len(pending) + len(inflight))) }
 	// trim drops the oldest waiting probes past the bound. The batch in
@@ -222,12 +272,14 @@ func (w *Writer) Run(ctx context.Context) {
 	// and the oldest of it go first.
 	trim := func() {
 		if over := min(len(pending)+len(inflight)-w.opts.MaxBuffered, len(pending)); over > 0 {
+			held.add(pending[:over], -1)
 			pending = pending[over:]
 			w.lose(over)
 		}
 		count()
 	}
 	take := func(p Probe) {
+		held.add([]Probe{p}, 1)
 		pending = append(pending, p)
 		trim()
 	}
@@ -250,6 +302,7 @@ func (w *Writer) Run(ctx context.Context) {
 	finish := func(r written) {
 		batch, err := inflight, r.err
 		inflight = nil
+		held.add(batch[:r.n], -1)
 		if err != nil {
 			if ctx.Err() == nil && size > 1 && (errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)) {
 				size, grow = max(size/2, 1), 0

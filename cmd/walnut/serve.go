@@ -184,6 +184,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	checkerDone.Go(func() { rl.run(checkCtx) })
 	checkerDone.Go(func() { place.Run(checkCtx) })
 	retention.Budget = budget
+	retention.Holding = writer.OldestHeld
 	maintainer := store.NewMaintainer(st, logger.With("component", "maintenance"), retention)
 	checkerDone.Go(func() { maintainer.Run(checkCtx) })
 	checkerDone.Go(func() { rl.oncall.Run(checkCtx) })
