@@ -421,17 +421,15 @@ func (h *History) Series(ctx context.Context, from, to time.Time, step time.Dura
 
 // addRow adds an hour of history_hours.
 func (a *agg) addRow(r dbsqlc.HistoryHourListRow) error {
-	a.held.ok += int64(r.OkMs) * 1000
-	a.held.notok += int64(r.NotokMs) * 1000
-	a.held.pending += int64(r.PendingMs) * 1000
-	a.probes += int64(r.Probes)
-	a.timed += int64(r.Timed)
-	a.latencySum += r.LatencySum
-	a.ttfbSum += r.TtfbSum
-	a.dnsSum += r.DnsSum
-	a.connectSum += r.ConnectSum
-	a.tlsSum += r.TlsSum
-	a.latencyMax = max(a.latencyMax, r.LatencyMax)
-	a.ttfbMax = max(a.ttfbMax, r.TtfbMax)
-	return a.addHist(r.Hist)
+	o := agg{
+		held:   held{ok: int64(r.OkMs) * 1000, notok: int64(r.NotokMs) * 1000, pending: int64(r.PendingMs) * 1000},
+		probes: int64(r.Probes), timed: int64(r.Timed),
+		latencySum: r.LatencySum, ttfbSum: r.TtfbSum, dnsSum: r.DnsSum, connectSum: r.ConnectSum, tlsSum: r.TlsSum,
+		latencyMax: r.LatencyMax, ttfbMax: r.TtfbMax,
+	}
+	if err := o.addHist(r.Hist); err != nil {
+		return err
+	}
+	a.merge(&o)
+	return nil
 }
