@@ -44,7 +44,7 @@ func main() {
 		requests  = flag.Int("requests", 200, "sequential GETs of / and of /api/v1/sites per run (each loop also stops after 60s or a quarter of the window)")
 		ephemeral = flag.Bool("ephemeral", false, "PostgreSQL without fsync (pglocal's test mode); default is fsync on, as in production")
 		binary    = flag.String("walnut", "", "walnut binary to run; empty: go build ./cmd/walnut from the current directory")
-		pprofOn   = flag.Bool("pprof", false, "set WALNUT_PPROF and save a 30s CPU profile and a heap profile of each run to -out")
+		pprofOn   = flag.Bool("pprof", false, "set WALNUT_PPROF and save a 30s CPU profile and a heap profile (binary and text) of each run to -out")
 		outDir    = flag.String("out", filepath.Join(os.TempDir(), "walnut-bench"), "where the walnut binary, its logs and profiles go")
 		keep      = flag.Bool("keep", false, "keep the cluster directory of each run")
 		logLevel  = flag.String("loglevel", "warn", "WALNUT_LOG_LEVEL for walnut serve; its log goes to -out")

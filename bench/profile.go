@@ -27,13 +27,19 @@ func (m *meter) cpuProfile(ctx context.Context) <-chan error {
 	return done
 }
 
-// heapProfile saves a heap profile when -pprof is on.
+// heapProfile saves a heap profile when -pprof is on, and the same in text
+// (debug=1), whose end holds runtime.MemStats: the GC count, total
+// allocations and the heap's spans, which tell more live data from more
+// garbage between collections.
 func (m *meter) heapProfile(ctx context.Context) {
 	if !m.cfg.pprof {
 		return
 	}
 	url := fmt.Sprintf("http://%s/debug/pprof/heap", m.w.pprofAddr)
 	if err := fetchTo(ctx, url, filepath.Join(m.cfg.outDir, fmt.Sprintf("heap-%d.pprof", m.spec.n)), 30*time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
+	}
+	if err := fetchTo(ctx, url+"?debug=1", filepath.Join(m.cfg.outDir, fmt.Sprintf("heap-%d.txt", m.spec.n)), 30*time.Second); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
 	}
 }
