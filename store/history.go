@@ -43,9 +43,8 @@ func (h held) uptime() Uptime {
 
 // eachSpan calls fn with the span of each verdict, from c and then probes
 // (in time order; late ones skipped), clipped to [lo, hi): each holds until
-// the next probe, at most gap. open, when set, is the clip of the last span,
-// which no probe has ended yet: the series' last bucket takes it whole.
-func eachSpan(c carry, probes []histProbe, gap, lo, hi int64, open int64, fn func(s State, from, to int64)) {
+// the next probe, at most gap.
+func eachSpan(c carry, probes []histProbe, gap, lo, hi int64, fn func(s State, from, to int64)) {
 	at, state, have := c.at, c.state, c.ok
 	emit := func(next, hi int64) {
 		if !have {
@@ -63,10 +62,7 @@ func eachSpan(c carry, probes []histProbe, gap, lo, hi int64, open int64, fn fun
 		emit(p.at, hi)
 		at, state, have = p.at, p.state, true
 	}
-	if open == 0 {
-		open = hi
-	}
-	emit(math.MaxInt64, open)
+	emit(math.MaxInt64, hi)
 }
 
 // lastCarry is the last probe, not late, of c and probes.
@@ -235,7 +231,7 @@ func compactHours(c carry, probes []histProbe, interval time.Duration, from, to 
 			continue
 		}
 		var a agg
-		eachSpan(c, in, gap, h, h+hourMicros, 0, a.held.span)
+		eachSpan(c, in, gap, h, h+hourMicros, a.held.span)
 		for _, p := range in {
 			if !p.late {
 				a.addProbe(p)

@@ -58,7 +58,7 @@ func (s *Store) ProbeListBySite(ctx context.Context, site Site, limit int) ([]Pr
 	if site.CheckedAt == nil {
 		return nil, nil
 	}
-	until, _, err := s.historyCursor(ctx, site)
+	until, _, _, err := s.historyCursor(ctx, site)
 	if err != nil {
 		return nil, err
 	}

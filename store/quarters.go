@@ -36,7 +36,7 @@ func (b block) quarters() [4]agg {
 	gap := 2 * b.interval.Microseconds()
 	for q := range qs {
 		lo := b.hour + int64(q)*quarterMicros
-		eachSpan(b.carry, b.probes, gap, lo, lo+quarterMicros, 0, qs[q].held.span)
+		eachSpan(b.carry, b.probes, gap, lo, lo+quarterMicros, qs[q].held.span)
 	}
 	for _, p := range b.probes {
 		if q := (p.at - b.hour) / quarterMicros; !p.late && q >= 0 && q < 4 {

@@ -23,20 +23,25 @@ const (
 )
 
 // historyCursor is how far a site's history is compacted (zero when none
-// of it is) and its last probe before that point.
-func (s *Store) historyCursor(ctx context.Context, site Site) (time.Time, carry, error) {
+// of it is), its last probe before that point, and its latest probe.
+func (s *Store) historyCursor(ctx context.Context, site Site) (until time.Time, c, latest carry, err error) {
 	r, err := s.q.HistoryCursorGet(ctx, s.pool, site.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, carry{}, nil
+		return time.Time{}, carry{}, carry{}, nil
 	}
 	if err != nil {
-		return time.Time{}, carry{}, fmt.Errorf("history cursor of site %s: %w", site.Slug, err)
+		return time.Time{}, carry{}, carry{}, fmt.Errorf("history cursor of site %s: %w", site.Slug, err)
 	}
-	var c carry
+	if r.CompactedUntil != nil {
+		until = r.CompactedUntil.UTC()
+	}
 	if r.CarryAt != nil && r.CarryState.Valid {
 		c = carry{at: r.CarryAt.UnixMicro(), state: State(r.CarryState.State), ok: true}
 	}
-	return r.CompactedUntil.UTC(), c, nil
+	if r.CheckedAt != nil {
+		latest = carry{at: r.CheckedAt.UnixMicro(), state: State(r.LastState), ok: true}
+	}
+	return until, c, latest, nil
 }
 
 // rawProbes returns a site's raw probes in [from, to), late ones too, in
@@ -82,10 +87,11 @@ func micro(t time.Time) int64 { return t.UnixMicro() }
 // answered from them and from compacted hours, as SiteUptime and
 // SiteSeries would answer it alone.
 type History struct {
-	s     *Store
-	site  Site
-	until time.Time // compacted until; zero when nothing is
-	carry carry     // the last compacted probe
+	s      *Store
+	site   Site
+	until  time.Time // compacted until; zero when nothing is
+	carry  carry     // the last compacted probe
+	latest carry     // the site's latest probe, whose verdict no probe has ended
 	// raw holds every raw probe of [rawLo, rawHi) (Unix microseconds), late
 	// ones too, in time order.
 	raw          []histProbe
@@ -96,11 +102,11 @@ type History struct {
 // share: its cursor, and its raw probes after the cursor. A window reaching
 // outside [from, to) is still answered, by reading what it lacks.
 func (s *Store) SiteHistory(ctx context.Context, site Site, from, to time.Time) (*History, error) {
-	until, c, err := s.historyCursor(ctx, site)
+	until, c, latest, err := s.historyCursor(ctx, site)
 	if err != nil {
 		return nil, err
 	}
-	h := &History{s: s, site: site, until: until, carry: c}
+	h := &History{s: s, site: site, until: until, carry: c, latest: latest}
 	lo := maxTime(from.UTC().Add(-2*site.Interval), until)
 	h.rawLo, h.rawHi = micro(lo), micro(lo)
 	if to.After(lo) {
@@ -179,7 +185,7 @@ func (h *History) Uptime(ctx context.Context, from, to time.Time) (Uptime, error
 		if err != nil {
 			return Uptime{}, err
 		}
-		eachSpan(h.carry, probes, gap.Microseconds(), micro(rawFrom), micro(to), 0, u.span)
+		eachSpan(h.carry, probes, gap.Microseconds(), micro(rawFrom), micro(to), u.span)
 	}
 	return u.uptime(), nil
 }
@@ -208,7 +214,7 @@ func (s *Store) heldInHour(ctx context.Context, site Site, from, to time.Time, h
 	}
 	if len(bs) == 1 {
 		b := bs[0]
-		eachSpan(b.carry, b.probes, 2*b.interval.Microseconds(), micro(from), micro(to), 0, h.span)
+		eachSpan(b.carry, b.probes, 2*b.interval.Microseconds(), micro(from), micro(to), h.span)
 		return nil
 	}
 	rows, err := s.q.HistoryHourList(ctx, s.pool, dbsqlc.HistoryHourListParams{SiteID: site.ID, FromAt: hour, ToAt: hour.Add(time.Hour)})
@@ -310,11 +316,11 @@ func seriesSpan(from, to time.Time, step time.Duration) (f, t, end time.Time, n 
 // SiteSeries returns a site's buckets of step over [from, to); see
 // History.Series.
 func (s *Store) SiteSeries(ctx context.Context, site Site, from, to time.Time, step time.Duration) ([]Bucket, error) {
-	f, _, end, n, err := seriesSpan(from, to, step)
+	f, t, _, n, err := seriesSpan(from, to, step)
 	if err != nil || n == 0 {
 		return nil, err
 	}
-	h, err := s.SiteHistory(ctx, site, f, end)
+	h, err := s.SiteHistory(ctx, site, f, t)
 	if err != nil {
 		return nil, err
 	}
@@ -322,10 +328,13 @@ func (s *Store) SiteSeries(ctx context.Context, site Site, from, to time.Time, s
 }
 
 // Series returns the site's buckets of step from from (rounded down to the
-// step's resolution) until to. step must be a positive whole number of
-// minutes. Every bucket is returned, empty ones too. A step of whole hours
-// reads history_hours; a shorter one reads the blocks of compacted hours,
-// which last the raw retention (past it, such buckets are empty).
+// step's resolution) until to (rounded up). step must be a positive whole
+// number of minutes. Every bucket is returned, empty ones too. A step of
+// whole hours reads history_hours; a shorter one reads the blocks of
+// compacted hours, which last the raw retention (past it, such buckets are
+// empty). The last bucket may end after to: the site's latest verdict,
+// which no probe has ended, fills it as far as the verdict holds, as a
+// bucket in progress shows; any other verdict counts until to.
 func (h *History) Series(ctx context.Context, from, to time.Time, step time.Duration) ([]Bucket, error) {
 	from, to, end, n, err := seriesSpan(from, to, step)
 	if err != nil || n == 0 {
@@ -333,8 +342,12 @@ func (h *History) Series(ctx context.Context, from, to time.Time, step time.Dura
 	}
 	s, site, until := h.s, h.site, h.until
 	aggs := make([]agg, n)
-	base, width := micro(from), step.Microseconds()
+	base, width, toUS := micro(from), step.Microseconds(), micro(to)
+	// reached is whether what was read holds the verdict at to: a span
+	// ending there, or the hour or quarter hour before it.
+	reached := false
 	credit := func(st State, a, b int64) {
+		reached = reached || b == toUS
 		for a < b {
 			i := (a - base) / width
 			e := min(b, base+(i+1)*width)
@@ -357,6 +370,7 @@ func (h *History) Series(ctx context.Context, from, to time.Time, step time.Dura
 				return nil, fmt.Errorf("series of site %s: %w", site.Slug, err)
 			}
 			for _, r := range rows {
+				reached = reached || micro(r.At) == toUS-hourMicros
 				if err := aggs[(micro(r.At)-base)/width].addRow(r); err != nil {
 					return nil, fmt.Errorf("series of site %s, hour %s: %w", site.Slug, r.At.Format(time.RFC3339), err)
 				}
@@ -386,6 +400,7 @@ func (h *History) Series(ctx context.Context, from, to time.Time, step time.Dura
 					}
 					for q := range qs {
 						if a := micro(r.At) + int64(q)*quarterMicros; a >= lo && a+quarterMicros <= hi {
+							reached = reached || a+quarterMicros == toUS
 							aggs[(a-base)/width].merge(&qs[q])
 						}
 					}
@@ -395,7 +410,7 @@ func (h *History) Series(ctx context.Context, from, to time.Time, step time.Dura
 				if err != nil {
 					return nil, fmt.Errorf("site %s: %w", site.Slug, err)
 				}
-				eachSpan(b.carry, b.probes, 2*b.interval.Microseconds(), max(lo, b.hour), min(hi, b.hour+hourMicros), 0, credit)
+				eachSpan(b.carry, b.probes, 2*b.interval.Microseconds(), max(lo, b.hour), min(hi, b.hour+hourMicros), credit)
 				count(b.probes, lo, hi)
 			}
 		}
@@ -403,14 +418,20 @@ func (h *History) Series(ctx context.Context, from, to time.Time, step time.Dura
 	if until.IsZero() || to.After(until) {
 		rawFrom := maxTime(from, until)
 		gap := 2 * site.Interval
-		probes, err := h.rawProbes(ctx, maxTime(rawFrom.Add(-gap), until), end)
+		probes, err := h.rawProbes(ctx, maxTime(rawFrom.Add(-gap), until), to)
 		if err != nil {
 			return nil, err
 		}
-		// The latest probe's verdict is not over: it fills the last bucket
-		// as far as it holds, as a bucket in progress shows.
-		eachSpan(h.carry, probes, gap.Microseconds(), micro(rawFrom), micro(to), micro(end), credit)
-		count(probes, micro(rawFrom), micro(to))
+		eachSpan(h.carry, probes, gap.Microseconds(), micro(rawFrom), toUS, credit)
+		count(probes, micro(rawFrom), toUS)
+	}
+	// The site's latest verdict is not over: holding at to, it fills the
+	// last bucket as far as it holds. Only the site's latest: an earlier
+	// verdict's end is known, whether its probes are raw or compacted.
+	if l := h.latest; reached && l.ok && l.at < toUS {
+		if e := min(l.at+2*site.Interval.Microseconds(), micro(end)); e > toUS {
+			credit(l.state, toUS, e)
+		}
 	}
 	out := make([]Bucket, n)
 	for i := range aggs {

@@ -59,19 +59,33 @@ func (q *Queries) HistoryCompactSites(ctx context.Context, db DBTX) ([]HistoryCo
 }
 
 const historyCursorGet = `-- name: HistoryCursorGet :one
-SELECT compacted_until, carry_at, carry_state FROM history_cursor WHERE site_id = $1
+SELECT hc.compacted_until, hc.carry_at, hc.carry_state, st.checked_at, st.last_state
+  FROM site_state st
+  LEFT JOIN history_cursor hc ON hc.site_id = st.site_id
+ WHERE st.site_id = $1
 `
 
 type HistoryCursorGetRow struct {
-	CompactedUntil time.Time
+	CompactedUntil *time.Time
 	CarryAt        *time.Time
 	CarryState     NullState
+	CheckedAt      *time.Time
+	LastState      State
 }
 
+// HistoryCursorGet is how far a site's history is compacted, with the last
+// compacted probe, and the site's latest probe (site_state): the one
+// verdict no probe has ended.
 func (q *Queries) HistoryCursorGet(ctx context.Context, db DBTX, siteID int32) (HistoryCursorGetRow, error) {
 	row := db.QueryRow(ctx, historyCursorGet, siteID)
 	var i HistoryCursorGetRow
-	err := row.Scan(&i.CompactedUntil, &i.CarryAt, &i.CarryState)
+	err := row.Scan(
+		&i.CompactedUntil,
+		&i.CarryAt,
+		&i.CarryState,
+		&i.CheckedAt,
+		&i.LastState,
+	)
 	return i, err
 }
 

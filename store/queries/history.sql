@@ -1,5 +1,11 @@
+-- HistoryCursorGet is how far a site's history is compacted, with the last
+-- compacted probe, and the site's latest probe (site_state): the one
+-- verdict no probe has ended.
 -- name: HistoryCursorGet :one
-SELECT compacted_until, carry_at, carry_state FROM history_cursor WHERE site_id = @site_id;
+SELECT hc.compacted_until, hc.carry_at, hc.carry_state, st.checked_at, st.last_state
+  FROM site_state st
+  LEFT JOIN history_cursor hc ON hc.site_id = st.site_id
+ WHERE st.site_id = @site_id;
 
 -- name: HistoryHoursHeld :one
 SELECT coalesce(sum(ok_ms), 0)::bigint AS ok_ms,
