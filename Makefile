@@ -55,7 +55,7 @@ fuzz: ## fuzz the recipes for FUZZTIME each (default 5s; FUZZTIME=10m for a long
 .PHONY: bench
 bench: postgres ## benchmarks; the scale harness for BENCH_RUNS, or N sites at INTERVAL (make bench N=1000)
 	$(GO) test -run '^$$' -bench . -benchmem ./store/
-	$(GO) test -run '^$$' -bench . -benchmem ./views/ ./web/
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./views/ ./web/
 	$(GO) run ./bench -runs $(if $(N),$(N)@$(INTERVAL),$(BENCH_RUNS)) -duration $(BENCH_DURATION)
 
 .PHONY: bench/large
