@@ -45,6 +45,21 @@ func msPoint(b store.Bucket, d time.Duration) opts.LineData {
 	return opts.LineData{Value: float64(d.Microseconds()) / 1000}
 }
 
+// dotLonePoints marks the points with no neighbour to draw a line to (a new
+// site's first bucket, a bucket between gaps) with a dot: the lines have
+// none, and a lone point would not be drawn at all.
+func dotLonePoints(ps []opts.LineData) []opts.LineData {
+	for i := range ps {
+		if ps[i].Value == nil {
+			continue
+		}
+		if (i == 0 || ps[i-1].Value == nil) && (i == len(ps)-1 || ps[i+1].Value == nil) {
+			ps[i].Symbol, ps[i].SymbolSize = "circle", 6
+		}
+	}
+	return ps
+}
+
 func barPoint(b store.Bucket, d time.Duration) opts.BarData {
 	if b.Timed == 0 {
 		return opts.BarData{Value: nil}
@@ -66,11 +81,11 @@ func (h *Handler) latencyChart(buckets []store.Bucket, step time.Duration) views
 		tp95 = append(tp95, msPoint(b, b.TTFBP95))
 	}
 	line.SetXAxis(x).
-		AddSeries("latency p50", lp50).
-		AddSeries("latency p95", lp95).
-		AddSeries("TTFB p50", tp50).
-		AddSeries("TTFB p95", tp95).
-		SetSeriesOptions(charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false), ConnectNulls: opts.Bool(false)}))
+		AddSeries("latency p50", dotLonePoints(lp50)).
+		AddSeries("latency p95", dotLonePoints(lp95)).
+		AddSeries("TTFB p50", dotLonePoints(tp50)).
+		AddSeries("TTFB p95", dotLonePoints(tp95)).
+		SetSeriesOptions(charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(true), Symbol: "none", ConnectNulls: opts.Bool(false)}))
 	s := line.RenderSnippet()
 	return views.ChartView{ID: "latency", Element: s.Element, Script: s.Script}
 }
