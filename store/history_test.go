@@ -91,6 +91,30 @@ func (b rollupBundle) rawCount(t *testing.T) int {
 	return n
 }
 
+// pass brings the site's history, whose last probe is at last, to the
+// state the property tests read it in: "compacted" (every hour packed),
+// "raw dropped" (raw partitions gone, blocks kept) or "blocks dropped"
+// (blocks gone, hours kept); any other name leaves it as it is.
+func (b rollupBundle) pass(t *testing.T, name string, last time.Time) {
+	t.Helper()
+	switch name {
+	case "compacted":
+		b.compact(t, last.Add(2*time.Hour))
+	case "raw dropped":
+		b.maintain(t, last.Add(72*time.Hour))
+		if n := b.rawCount(t); n != 0 {
+			t.Fatalf("%d raw probes left", n)
+		}
+	case "blocks dropped":
+		m := store.NewMaintainer(b.st, discardLogger(), store.MaintainerOptions{
+			Now: func() time.Time { return last.Add(72 * time.Hour) }, RawRetention: 24 * time.Hour,
+		})
+		if res, err := m.RunOnce(context.Background()); err != nil || res.DetailDaysDropped == 0 {
+			t.Fatalf("drop blocks: %+v, %v", res, err)
+		}
+	}
+}
+
 func probe(at time.Time, s store.State) store.Probe { return store.Probe{At: at, State: s} }
 
 func ratioString(r *float64) string {
@@ -404,22 +428,7 @@ func TestSiteUptimeMatchesRawProbes(t *testing.T) {
 				}
 			}
 			for _, pass := range []string{"raw and compacted", "compacted", "raw dropped", "blocks dropped"} {
-				switch pass {
-				case "compacted":
-					b.compact(t, last.Add(2*time.Hour))
-				case "raw dropped":
-					b.maintain(t, last.Add(72*time.Hour))
-					if n := b.rawCount(t); n != 0 {
-						t.Fatalf("%d raw probes left", n)
-					}
-				case "blocks dropped":
-					m := store.NewMaintainer(b.st, discardLogger(), store.MaintainerOptions{
-						Now: func() time.Time { return last.Add(72 * time.Hour) }, RawRetention: 24 * time.Hour,
-					})
-					if res, err := m.RunOnce(ctx); err != nil || res.DetailDaysDropped == 0 {
-						t.Fatalf("drop blocks: %+v, %v", res, err)
-					}
-				}
+				b.pass(t, pass, last)
 				for i, w := range windows {
 					if pass == "blocks dropped" && (w[0].Minute() != 0 || w[1].Minute() != 0) {
 						continue

@@ -421,22 +421,7 @@ func TestSiteSeriesMatchesBruteForce(t *testing.T) {
 				first0 = "raw and compacted"
 			}
 			for _, pass := range []string{first0, "compacted", "raw dropped", "blocks dropped"} {
-				switch pass {
-				case "compacted":
-					b.compact(t, last.Add(2*time.Hour))
-				case "raw dropped":
-					b.maintain(t, last.Add(72*time.Hour))
-					if n := b.rawCount(t); n != 0 {
-						t.Fatalf("%d raw probes left", n)
-					}
-				case "blocks dropped":
-					m := store.NewMaintainer(b.st, discardLogger(), store.MaintainerOptions{
-						Now: func() time.Time { return last.Add(72 * time.Hour) }, RawRetention: 24 * time.Hour,
-					})
-					if res, err := m.RunOnce(ctx); err != nil || res.DetailDaysDropped == 0 {
-						t.Fatalf("drop blocks: %+v, %v", res, err)
-					}
-				}
+				b.pass(t, pass, last)
 				blocksGone := pass == "blocks dropped"
 				for _, q := range queries {
 					got, err := b.st.SiteSeries(ctx, site, q.from, q.to, q.step)
