@@ -470,15 +470,7 @@ func TestSiteSeries(t *testing.T) {
 	// The same answers from raw probes, from compacted hours and blocks,
 	// and with the raw partitions dropped.
 	for _, pass := range []string{"raw", "compacted", "raw dropped"} {
-		switch pass {
-		case "compacted":
-			b.compact(t, b.at(5*time.Hour))
-		case "raw dropped":
-			b.maintain(t, b.at(72*time.Hour))
-			if n := b.rawCount(t); n != 0 {
-				t.Fatalf("%d raw probes left", n)
-			}
-		}
+		b.pass(t, pass, b.at(3*time.Hour))
 		for _, step := range []time.Duration{10 * time.Minute, time.Hour} {
 			buckets, err := b.st.SiteSeries(context.Background(), b.site, b.t0, b.at(2*time.Hour), step)
 			if err != nil {

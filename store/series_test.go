@@ -576,12 +576,7 @@ func TestSiteSeriesLastBucket(t *testing.T) {
 		"the latest verdict fills the last bucket": {from: 170 * m, to: 179*m + 30*time.Second, want: store.Uptime{OK: 9 * m, NotOK: 2 * m}},
 	}
 	for _, pass := range []string{"raw", "compacted", "raw dropped"} {
-		switch pass {
-		case "compacted":
-			b.compact(t, b.at(5*time.Hour))
-		case "raw dropped":
-			b.maintain(t, b.at(72*time.Hour))
-		}
+		b.pass(t, pass, b.at(3*time.Hour))
 		for name, c := range cases {
 			got, err := b.st.SiteSeries(context.Background(), site, b.at(c.from), b.at(c.to), 15*m)
 			if err != nil {
