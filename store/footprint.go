@@ -43,8 +43,8 @@ type Footprint struct {
 // probes; BENCHMARKS.md, "The 1 GB goal"), measured 558.6 MB where this
 // projects 578 MB: 17.5 B a packed probe, 222 B a site-hour, 105 B a raw
 // row. The projection errs large, as a budget wants. The quarter-hour sums
-// of 00032 (blocks of 1,200 probes or more, a site probed every 3 s or
-// faster) add about 250 B a block, under 0.2 B a probe, not counted.
+// of 00032 (blocks of 1,000 probes or more, a site probed every 3 s or
+// faster) add about 250 B a block, at most 0.25 B a probe, not counted.
 var CurrentFootprint = Footprint{
 	Empty:     10.3e6,
 	HotProbe:  107 + 17.6,

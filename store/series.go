@@ -114,6 +114,8 @@ func (s *Store) SiteHistory(ctx context.Context, site Site, from, to time.Time) 
 			return nil, err
 		}
 		h.rawHi = micro(to)
+		// A probe written between the two reads is the latest.
+		h.latest = lastCarry(h.latest, h.raw)
 	}
 	return h, nil
 }
@@ -127,7 +129,10 @@ func (h *History) rawProbes(ctx context.Context, from, to time.Time) ([]histProb
 	}
 	i := sort.Search(len(h.raw), func(i int) bool { return h.raw[i].at >= a })
 	j := sort.Search(len(h.raw), func(i int) bool { return h.raw[i].at >= b })
-	if b <= h.rawHi {
+	// Past what was read there is nothing when the site's latest probe was
+	// in it: a series' last bucket, which ends after the page's now, needs
+	// no second read.
+	if b <= h.rawHi || (h.rawHi > h.rawLo && (!h.latest.ok || h.latest.at < h.rawHi)) {
 		return h.raw[i:j], nil
 	}
 	more, err := h.s.rawProbes(ctx, h.site, time.UnixMicro(h.rawHi), to)

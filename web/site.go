@@ -99,10 +99,12 @@ func (h *Handler) siteHistory(r *http.Request, s store.Site, trs []store.Transit
 		EchartsPath: h.assets.Path("echarts.min.js"),
 		HistoryCSS:  h.assets.Path("history.css"),
 	}
-	// Every window ends now, and the longest range starts before the strip
-	// and the others: one read of the site's raw probes serves them all.
+	// Every window ends now, and the longest range's chart starts before
+	// the strip and every other window: one read of the site's raw probes
+	// serves them all.
 	stripFrom := now.Add(-89 * 24 * time.Hour).Truncate(24 * time.Hour)
-	hist, err := h.store.SiteHistory(ctx, s, now.Add(-siteRanges[len(siteRanges)-1].span), now)
+	longest := siteRanges[len(siteRanges)-1]
+	hist, err := h.store.SiteHistory(ctx, s, now.Add(-longest.span).Truncate(longest.step), now)
 	if err != nil {
 		return v, err
 	}

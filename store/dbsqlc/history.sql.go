@@ -59,10 +59,11 @@ func (q *Queries) HistoryCompactSites(ctx context.Context, db DBTX) ([]HistoryCo
 }
 
 const historyCursorGet = `-- name: HistoryCursorGet :one
-SELECT hc.compacted_until, hc.carry_at, hc.carry_state, st.checked_at, st.last_state
-  FROM site_state st
-  LEFT JOIN history_cursor hc ON hc.site_id = st.site_id
- WHERE st.site_id = $1
+SELECT hc.compacted_until, hc.carry_at, hc.carry_state, st.checked_at, coalesce(st.last_state, 'unknown')::state AS last_state
+  FROM sites si
+  LEFT JOIN site_state st ON st.site_id = si.id
+  LEFT JOIN history_cursor hc ON hc.site_id = si.id
+ WHERE si.id = $1
 `
 
 type HistoryCursorGetRow struct {

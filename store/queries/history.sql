@@ -2,10 +2,11 @@
 -- compacted probe, and the site's latest probe (site_state): the one
 -- verdict no probe has ended.
 -- name: HistoryCursorGet :one
-SELECT hc.compacted_until, hc.carry_at, hc.carry_state, st.checked_at, st.last_state
-  FROM site_state st
-  LEFT JOIN history_cursor hc ON hc.site_id = st.site_id
- WHERE st.site_id = @site_id;
+SELECT hc.compacted_until, hc.carry_at, hc.carry_state, st.checked_at, coalesce(st.last_state, 'unknown')::state AS last_state
+  FROM sites si
+  LEFT JOIN site_state st ON st.site_id = si.id
+  LEFT JOIN history_cursor hc ON hc.site_id = si.id
+ WHERE si.id = @site_id;
 
 -- name: HistoryHoursHeld :one
 SELECT coalesce(sum(ok_ms), 0)::bigint AS ok_ms,
