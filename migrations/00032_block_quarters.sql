@@ -5,8 +5,9 @@
 -- them. Such a block also carries its four quarter hours added up
 -- (store/block.go, quarterSums): what the chart needs, read without the
 -- block. Blocks of fewer probes, and those written before this migration,
--- have none and are unpacked as before. Adding a nullable column rewrites
--- nothing.
+-- have none and are unpacked as before. Adding a nullable column without a
+-- default rewrites nothing: it takes each partition's lock for a moment, as
+-- a catalog change, while `walnut migrate` runs.
 ALTER TABLE probe_blocks ADD COLUMN quarters bytea;
 
 -- +goose Down
