@@ -53,35 +53,19 @@ func (d *decoder) window(p string, n ast.Node, known map[string]bool, complete b
 		switch e.key {
 		case "sites":
 			sitesSeen = true
-			items, lok := d.list(e.value, kp)
-			if !lok {
-				ok = false
-				continue
-			}
-			if len(items) == 0 {
-				d.errorf(e.keyNode, kp, `the list is empty (use "*" for every site)`)
-				ok = false
-			}
-			for j, item := range items {
-				ip := fmt.Sprintf("%s[%d]", kp, j)
-				s, sok := d.nonEmpty(item, ip)
-				if !sok {
-					ok = false
-					continue
-				}
+			ok = d.words(e.value, e.keyNode, kp, `the list is empty (use "*" for every site)`, func(s *scalar, ip string) bool {
 				pattern := strings.TrimSpace(s.value)
 				if _, err := path.Match(pattern, ""); err != nil {
 					d.errorf(s.node, ip, "%s is not a valid pattern (use * and ? as in path.Match)", s.shown())
-					ok = false
-					continue
+					return false
 				}
 				if complete && !strings.ContainsAny(pattern, `*?[\`) && !known[pattern] {
 					d.errorf(s.node, ip, "no site has the slug %s", s.shown())
-					ok = false
-					continue
+					return false
 				}
 				m.Sites = append(m.Sites, pattern)
-			}
+				return true
+			}) && ok
 		case "from", "to":
 			if e.key == "from" {
 				fromSeen = true
@@ -173,30 +157,15 @@ func (d *decoder) weekly(n ast.Node, p string) (*Weekly, bool) {
 		switch e.key {
 		case "days":
 			daysSeen = true
-			items, lok := d.list(e.value, kp)
-			if !lok {
-				ok = false
-				continue
-			}
-			if len(items) == 0 {
-				d.errorf(e.keyNode, kp, "the list is empty")
-				ok = false
-			}
-			for j, item := range items {
-				ip := fmt.Sprintf("%s[%d]", kp, j)
-				s, sok := d.nonEmpty(item, ip)
-				if !sok {
-					ok = false
-					continue
-				}
+			ok = d.words(e.value, e.keyNode, kp, "the list is empty", func(s *scalar, ip string) bool {
 				day, known := weekdays[strings.ToLower(strings.TrimSpace(s.value))]
 				if !known {
 					d.errorf(s.node, ip, "%s is not a day (use mon, tue, wed, thu, fri, sat or sun)", s.shown())
-					ok = false
-					continue
+					return false
 				}
 				w.Days = append(w.Days, day)
-			}
+				return true
+			}) && ok
 		case "start", "end":
 			if e.key == "start" {
 				startSeen = true

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -66,32 +65,17 @@ func (d *decoder) pagerDutyRoster(n ast.Node, path string) *PagerDutyRoster {
 		switch e.key {
 		case "schedules":
 			sawSchedules = true
-			items, iok := d.list(e.value, p)
-			if !iok {
-				ok = false
-				continue
-			}
-			if len(items) == 0 {
-				d.errorf(e.value, p, "the list is empty: name at least one schedule id, such as PXXXXXX")
-				ok = false
-			}
-			for i, item := range items {
-				ip := fmt.Sprintf("%s[%d]", p, i)
-				s, sok := d.nonEmpty(item, ip)
-				if !sok {
-					ok = false
-					continue
-				}
+			ok = d.words(e.value, e.value, p, "the list is empty: name at least one schedule id, such as PXXXXXX", func(s *scalar, ip string) bool {
 				id := strings.TrimSpace(s.value)
 				if !scheduleRE.MatchString(id) {
 					d.errorf(s.node, ip, "%s is not a PagerDuty schedule id (upper-case letters and digits, such as PXXXXXX, from the schedule's URL)", s.shown())
-					ok = false
-					continue
+					return false
 				}
 				if !slices.Contains(pd.Schedules, id) {
 					pd.Schedules = append(pd.Schedules, id)
 				}
-			}
+				return true
+			}) && ok
 		case "every":
 			dur, dok := d.duration(e.value, p)
 			if !dok {

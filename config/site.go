@@ -2,7 +2,6 @@ package config
 
 import (
 	"cmp"
-	"fmt"
 	"net/textproto"
 	"net/url"
 	"regexp"
@@ -483,27 +482,17 @@ func validHeaderName(s string) bool {
 
 // notify reads the list of notification channels.
 func (d *decoder) notify(n ast.Node, path string) (*notifyList, bool) {
-	items, ok := d.list(n, path)
-	if !ok {
-		return nil, false
-	}
 	nl := &notifyList{v: []string{}, node: n}
-	for i, item := range items {
-		p := fmt.Sprintf("%s[%d]", path, i)
-		s, sok := d.nonEmpty(item, p)
-		if !sok {
-			ok = false
-			continue
-		}
+	ok := d.words(n, n, path, "", func(s *scalar, p string) bool {
 		if !slices.Contains(notifiers, s.value) {
 			d.errorf(s.node, p, "%s is not one of %s", s.shown(), strings.Join(notifiers, ", "))
-			ok = false
-			continue
+			return false
 		}
 		if !slices.Contains(nl.v, s.value) {
 			nl.v = append(nl.v, s.value)
 		}
-	}
+		return true
+	})
 	if !ok {
 		return nil, false
 	}

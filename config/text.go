@@ -169,6 +169,27 @@ func (d *decoder) strKind(n ast.Node, path string, kind textKind) (scalar, bool)
 }
 
 // nonEmpty reads a string that must not be empty.
+// words reads a list of non-empty strings at path and hands each, with its
+// path, to item, which reports what is wrong with it and says whether it
+// was taken. empty, unless "", is the error for an empty list, reported at
+// at. It returns whether the list and every item were right.
+func (d *decoder) words(n, at ast.Node, path, empty string, item func(s *scalar, path string) bool) bool {
+	items, ok := d.list(n, path)
+	if !ok {
+		return false
+	}
+	if len(items) == 0 && empty != "" {
+		d.errorf(at, path, "%s", empty)
+		ok = false
+	}
+	for i, it := range items {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		s, sok := d.nonEmpty(it, p)
+		ok = sok && item(s, p) && ok
+	}
+	return ok
+}
+
 func (d *decoder) nonEmpty(n ast.Node, path string) (*scalar, bool) {
 	s, ok := d.str(n, path)
 	if !ok {
