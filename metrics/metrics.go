@@ -92,6 +92,16 @@ func (m *Metrics) Counter(name, help string, f func() float64) {
 	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 }
 
+// CounterByLabel registers one counter per value of label, each read from
+// f(value) at each scrape: one metric, such as passes by result.
+func (m *Metrics) CounterByLabel(name, help, label string, values []string, f func(value string) float64) {
+	for _, v := range values {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: name, Help: help, ConstLabels: prometheus.Labels{label: v},
+		}, func() float64 { return f(v) }))
+	}
+}
+
 // Handler serves the registry in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})

@@ -60,6 +60,10 @@ type MaintainResult struct {
 	TransitionsPruned    int64
 	NotificationsPruned  int64
 	DatabaseSize         int64 // after the pass
+	// CompactedUntil is the oldest site's history cursor after the pass:
+	// every site's history before it is compacted. Zero when no site has
+	// one yet, and when the pass skipped.
+	CompactedUntil time.Time
 	// Skipped is set when another instance held the maintenance lock.
 	Skipped bool
 }
@@ -199,6 +203,7 @@ func (m *Maintainer) RunOnce(ctx context.Context) (MaintainResult, error) {
 		if err != nil || len(oldest) == 0 {
 			return err
 		}
+		res.CompactedUntil = oldest[0].UTC()
 		before := minTime(today.Add(-24*time.Hour), oldest[0].UTC().Truncate(24*time.Hour))
 		// and not before an upgraded database's raw probes are packed
 		unpacked, err := q.HistoryPackList(ctx, tx)

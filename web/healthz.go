@@ -25,6 +25,9 @@ type healthJSON struct {
 	// Roster is how the roster's sync from PagerDuty goes, when there is
 	// one; a failing sync is a warning (the last roster stays), not a 503.
 	Roster []rosterHealthJSON `json:"roster,omitempty"`
+	// Maintenance is how the maintenance passes go (compaction, retention,
+	// the budget).
+	Maintenance *maintenanceJSON `json:"maintenance,omitempty"`
 }
 
 // probesHealthJSON is the writer's losses over probeLossWindow. Status is
@@ -139,6 +142,6 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, r, http.StatusOK, healthJSON{
 		Status: "ok", Version: h.version, Notify: h.notifyHealth(ctx),
 		Database: storageHealth(h.storage.Usage()), Probes: h.probesHealth(),
-		Roster: h.rosterHealth(ctx),
+		Roster: h.rosterHealth(ctx), Maintenance: h.maint.healthOrNil(),
 	})
 }

@@ -191,3 +191,43 @@ func TestEventsDatabaseFooter(t *testing.T) {
 		return named("swap", `id="alerts"`, "hidden")(e) && !strings.Contains(e.data, "data-sink")
 	})
 }
+
+// TestHealthzMaintenance: /healthz carries the maintenance object, and a
+// maintenance failing for a while is a warning in a 200.
+func TestHealthzMaintenance(t *testing.T) {
+	t.Parallel()
+	st := store.New(storetest.Pool(t))
+	var now atomic.Int64
+	now.Store(time.Date(2026, 11, 25, 12, 30, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
+	watch := web.NewMaintenanceWatch(clock)
+	srv := httptest.NewServer(web.New(web.Options{Store: st, Logger: slog.New(slog.DiscardHandler), Maintenance: watch}))
+	t.Cleanup(srv.Close)
+	get := func() (int, map[string]string) {
+		t.Helper()
+		resp, err := srv.Client().Get(srv.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got struct {
+			Maintenance map[string]string `json:"maintenance"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, got.Maintenance
+	}
+	if code, m := get(); code != 200 || m["status"] != "starting" {
+		t.Errorf("before a pass: %d %v", code, m)
+	}
+	watch.Passed(store.MaintainResult{CompactedUntil: clock().Add(-time.Hour)}, nil)
+	if code, m := get(); code != 200 || m["status"] != "ok" || m["history_behind"] != "1h 0m" || m["last_pass_at"] != "2026-11-25T12:30:00Z" {
+		t.Errorf("after a pass: %d %v", code, m)
+	}
+	now.Add(int64(20 * time.Minute))
+	watch.Passed(store.MaintainResult{}, context.DeadlineExceeded)
+	if code, m := get(); code != 200 || m["status"] != "failing" || !strings.Contains(m["message"], "context deadline exceeded") {
+		t.Errorf("failing for 20 minutes: %d %v", code, m)
+	}
+}

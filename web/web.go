@@ -58,6 +58,9 @@ type Options struct {
 	// Storage reports the database's size, against WALNUT_DB_BUDGET, on
 	// /healthz and in the board's footer; nil: not shown.
 	Storage *StorageWatch
+	// Maintenance reports the maintenance passes on /healthz; nil: not
+	// shown.
+	Maintenance *MaintenanceWatch
 	// Heartbeats takes POST /api/v1/heartbeat/{slug}; nil: every slug is
 	// 404.
 	Heartbeats HeartbeatReceiver
@@ -87,6 +90,7 @@ type Handler struct {
 	kiosk   Kiosk
 	notify  NotifyHealth
 	storage *StorageWatch
+	maint   *MaintenanceWatch
 	// heartbeats takes heartbeat calls (heartbeat.go).
 	heartbeats HeartbeatReceiver
 	// slackSecret verifies slash commands (slack_command.go).
@@ -111,6 +115,7 @@ func New(opts Options) http.Handler {
 		kiosk:      NewKiosk(opts.KioskToken),
 		notify:     opts.Notify,
 		storage:    opts.Storage,
+		maint:      opts.Maintenance,
 		heartbeats: opts.Heartbeats,
 		boot:       strconv.FormatInt(time.Now().UnixNano(), 36),
 	}

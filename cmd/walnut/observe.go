@@ -29,6 +29,21 @@ func observeWriter(m *metrics.Metrics, w *store.Writer) {
 
 // observeStorage exposes the database's size, from the watch's latest
 // reading rather than a read per scrape, and the budget when one is set.
+// observeMaintenance exports what the maintenance passes say: a pass that
+// keeps failing, or history that stops being compacted, is how a database
+// outgrows its plan months later.
+func observeMaintenance(m *metrics.Metrics, w *web.MaintenanceWatch) {
+	m.CounterByLabel("walnut_maintenance_passes_total", "Maintenance passes of this instance by result: ok, error, or skipped (another instance held the maintenance lock).",
+		"result", []string{"ok", "error", "skipped"}, w.Passes)
+	m.Gauge("walnut_history_behind_seconds", "How far the oldest site's compacted history trails now, as of this instance's latest maintenance pass; NaN before one, or while another instance maintains.", func() float64 {
+		d, ok := w.HistoryBehind()
+		if !ok {
+			return math.NaN()
+		}
+		return d.Seconds()
+	})
+}
+
 func observeStorage(m *metrics.Metrics, w *web.StorageWatch, budget int64) {
 	m.Gauge("walnut_database_bytes", "Disk the database takes (pg_database_size), read every minute; NaN before the first reading.", func() float64 {
 		u := w.Usage()

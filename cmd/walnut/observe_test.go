@@ -68,6 +68,40 @@ func TestDatabaseSizeMetric(t *testing.T) {
 	})
 }
 
+// TestMaintenanceMetrics: a real maintenance pass shows in the passes
+// counter and in how far history trails, and a failing one as an error.
+func TestMaintenanceMetrics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := store.New(storetest.Pool(t))
+	if _, err := st.SiteSync(ctx, []store.SiteSpec{{Slug: "api", Name: "API", URL: "https://api.example.com/", Interval: time.Minute}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 12, 30, 0, 0, time.UTC)
+	m := metrics.New()
+	watch := web.NewMaintenanceWatch(func() time.Time { return now })
+	observeMaintenance(m, watch)
+	if out := scrape(t, m); !regexp.MustCompile(`(?m)^walnut_history_behind_seconds NaN$`).MatchString(out) {
+		t.Errorf("before a pass, want NaN:\n%s", grepLines(out, "walnut_history"))
+	}
+	mt := store.NewMaintainer(st, slog.New(slog.DiscardHandler), store.MaintainerOptions{Now: func() time.Time { return now }})
+	watch.Passed(mt.RunOnce(ctx))
+	watch.Passed(store.MaintainResult{}, fmt.Errorf("apply retention: %w", context.DeadlineExceeded))
+	out := scrape(t, m)
+	for _, want := range []string{
+		`(?m)^walnut_maintenance_passes_total\{result="ok"\} 1$`,
+		`(?m)^walnut_maintenance_passes_total\{result="error"\} 1$`,
+		`(?m)^walnut_maintenance_passes_total\{result="skipped"\} 0$`,
+		// A site without probes is compacted up to the hour before the
+		// last whole one: 11:00, 90 minutes before now.
+		`(?m)^walnut_history_behind_seconds 5400$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("no %s in:\n%s", want, grepLines(out, "walnut_"))
+		}
+	}
+}
+
 // grepLines keeps the lines of s that contain sub, for a readable failure.
 func grepLines(s, sub string) string {
 	var out []string

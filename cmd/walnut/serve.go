@@ -185,6 +185,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	checkerDone.Go(func() { place.Run(checkCtx) })
 	retention.Budget = budget
 	retention.Holding = writer.OldestHeld
+	maint := web.NewMaintenanceWatch(nil)
+	observeMaintenance(mtr, maint)
+	retention.PassedFunc = maint.Passed
 	maintainer := store.NewMaintainer(st, logger.With("component", "maintenance"), retention)
 	checkerDone.Go(func() { maintainer.Run(checkCtx) })
 	checkerDone.Go(func() { rl.oncall.Run(checkCtx) })
@@ -214,7 +217,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		Store: st, Logger: logger.With("component", "web"), Version: buildVersion(),
 		Hub: hub, Roster: st, KioskToken: lookup.get("WALNUT_KIOSK_TOKEN"),
 		Notify: st, SlackSigningSecret: lookup.get("SLACK_SIGNING_SECRET"),
-		Writer: writer, Storage: storage, Heartbeats: heartbeatRoute{heartbeats},
+		Writer: writer, Storage: storage, Maintenance: maint, Heartbeats: heartbeatRoute{heartbeats},
 	}))
 	// Requests live in a context of their own, canceled at shutdown, so
 	// that event streams end at once and browsers reconnect to the next
