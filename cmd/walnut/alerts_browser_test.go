@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -53,14 +53,7 @@ func TestBoardAlertFooterInBrowser(t *testing.T) {
 	base := s.base
 
 	browser := newBrowser(t, chromium)
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(browser, browserStepGuard)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v\nPagerDuty events: %d", name, err, events.Load())
-		}
-	}
+	step := browserSteps(t, browser, func() string { return fmt.Sprintf("PagerDuty events: %d", events.Load()) })
 
 	// The TV: the kiosk link, no password.
 	var footerHidden bool

@@ -147,19 +147,7 @@ func TestBoardInBrowser(t *testing.T) {
 	base := first.base
 
 	browser := newBrowser(t, chromium)
-	// Each step is bounded by a hang guard, not a deadline: on a busy
-	// machine Chromium may be slow, and the figures that matter are the
-	// times logged, not a pass or fail.
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(browser, browserStepGuard)
-		defer cancel()
-		start := time.Now()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
-	}
+	step := browserSteps(t, browser, nil)
 
 	step("load the board",
 		chromedp.EmulateViewport(1920, 1080),
@@ -266,6 +254,27 @@ func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 }
 
 // newBrowser starts a headless Chromium with a fresh profile for the test.
+// browserSteps returns step, which runs a named step's actions in browser
+// and logs how long it took. Each step is bounded by a hang guard, not a
+// deadline: on a busy machine Chromium may be slow, and the figures that
+// matter are the times logged, not a pass or fail. more, when set, adds to
+// a failure what the test knows besides.
+func browserSteps(t *testing.T, browser context.Context, more func() string) func(name string, actions ...chromedp.Action[chromedp.Void]) {
+	return func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, browserStepGuard)
+		defer cancel()
+		start := time.Now()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			if more != nil {
+				t.Fatalf("%s: %v\n%s", name, err, more())
+			}
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
+	}
+}
+
 func newBrowser(t *testing.T, chromium string) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],

@@ -67,16 +67,7 @@ sites:
 	defer func() { stopJob(); job.Wait() }()
 
 	browser := newBrowser(t, chromium)
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(browser, browserStepGuard)
-		defer cancel()
-		start := time.Now()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
-	}
+	step := browserSteps(t, browser, nil)
 	step("the worker is green while it calls",
 		chromedp.EmulateViewport(1280, 720),
 		chromedp.Navigate(base+"/"),

@@ -62,14 +62,7 @@ func TestBoardSurvivesDatabaseOutage(t *testing.T) {
 	base := s.base
 
 	browser := newBrowser(t, chromium)
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(browser, browserStepGuard)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	step := browserSteps(t, browser, nil)
 	allOK := `document.querySelectorAll('[data-testid=tile][data-state=ok]').length === 4`
 	step("open the board as a kiosk",
 		chromedp.Navigate(base+"/?kiosk=tv-token"),
