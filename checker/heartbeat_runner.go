@@ -2,7 +2,6 @@ package checker
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"time"
@@ -38,10 +37,15 @@ func (r *heartbeatRunner) Run(ctx context.Context) {
 	r.logger.Debug("heartbeat runner started", "every", r.site.Heartbeat.Every, "grace", r.site.Heartbeat.Grace)
 	defer r.logger.Debug("heartbeat runner stopped")
 	start := r.opts.Now()
-	for attempt := 1; ; attempt++ {
-		if !r.watch(ctx, start) || ctx.Err() != nil {
+	for attempt := 0; ; {
+		healthy, crashed := r.watch(ctx, start)
+		if !crashed || ctx.Err() != nil {
 			return
 		}
+		if healthy {
+			attempt = 0
+		}
+		attempt++
 		t := time.NewTimer(r.opts.Backoff(attempt))
 		select {
 		case <-ctx.Done():
@@ -52,14 +56,14 @@ func (r *heartbeatRunner) Run(ctx context.Context) {
 	}
 }
 
-// watch is the runner's loop; it reports true after recovering a panic.
-func (r *heartbeatRunner) watch(ctx context.Context, start time.Time) (crashed bool) {
+// watch is the runner's loop: crashed after recovering a panic, and healthy
+// when it had got as far as a wait before, so that a runner crashing now
+// and then restarts soon rather than after the longest backoff.
+func (r *heartbeatRunner) watch(ctx context.Context, start time.Time) (healthy, crashed bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			crashed = true
-			reason := r.scrub.clean(fmt.Sprintf("checker crashed: %v", v))
-			r.logger.Error("heartbeat runner crashed", "reason", reason, "stack", string(debug.Stack()))
-			r.sink.Add(store.Probe{SiteID: r.site.ID, Slug: r.site.Slug, At: r.opts.Now(), State: store.StateNotOK, Reason: reason})
+			addCrash(r.logger, r.scrub, r.sink, r.site, r.opts.Now(), "heartbeat runner crashed", v, debug.Stack())
 		}
 	}()
 	hb := r.site.Heartbeat
@@ -89,20 +93,22 @@ func (r *heartbeatRunner) watch(ctx context.Context, start time.Time) (crashed b
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return false
+			return healthy, false
 		case <-wake:
 			t.Stop()
+			healthy = true
 			if seen := hbs.lastSeen(r.site.Slug); seen.After(last) {
 				last = seen
 			}
 			continue
 		case <-t.C:
+			healthy = true
 		}
 		// Another instance may have taken a call: ask before speaking.
 		if hbs != nil {
 			fresh, err := hbs.last(ctx, r.site)
 			if ctx.Err() != nil {
-				return false
+				return healthy, false
 			}
 			if err != nil {
 				r.logger.Warn("read last heartbeat; judging by the calls seen here", "error", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -337,5 +338,51 @@ func BenchmarkHeartbeatReceive(b *testing.B) {
 	hbs.Close()
 	if n := sink.count(7); n > 2 {
 		b.Fatalf("%d probes stored in one instant", n)
+	}
+}
+
+// panicTwiceSink panics on its first two Adds: the overdue probe, then the
+// crash record of that panic.
+type panicTwiceSink struct {
+	chanSink
+	calls atomic.Int64
+}
+
+func (s *panicTwiceSink) Add(p store.Probe) {
+	if s.calls.Add(1) <= 2 {
+		panic("sink exploded")
+	}
+	s.chanSink.Add(p)
+}
+
+// A heartbeat runner whose sink panics, and panics again while the crash
+// is recorded, neither takes the process down nor stops watching: it
+// restarts and reports the silence.
+func TestHeartbeatRunnerSurvivesSinkPanic(t *testing.T) {
+	t.Parallel()
+	sink := &panicTwiceSink{chanSink: newChanSink(t)}
+	st := newFakeHeartbeatStore()
+	s := heartbeatSite(time.Hour, 10*time.Minute)
+	st.last[s.ID] = time.Now().Add(-2 * time.Hour)
+	hbs := NewHeartbeats(sink, st, nil, HeartbeatOptions{})
+	hbs.SetSites([]Site{s})
+	ctx, cancel := context.WithCancel(context.Background())
+	restarts := make(chan int, 10)
+	c := New(sink, nil, Options{Heartbeats: hbs, StaggerDisabled: true, Backoff: func(attempt int) time.Duration {
+		restarts <- attempt
+		return time.Millisecond
+	}})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx, []Site{s})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	if a := receive(t, restarts, "a restart"); a != 1 {
+		t.Errorf("restart attempt %d, want 1", a)
+	}
+	if p := sink.next(t); p.State != store.StateNotOK || p.Reason != "no heartbeat for 2h" {
+		t.Errorf("after the restart: %s %q, want notok \"no heartbeat for 2h\"", p.State, p.Reason)
 	}
 }

@@ -350,22 +350,23 @@ func HumanDuration(d time.Duration) string {
 	return fmt.Sprintf("%dh%dm", h, m)
 }
 
-// recordCrash logs a panic of the loop and records it as a notok probe. The
-// sink may be what panicked, so a second panic here is swallowed.
+// recordCrash logs a panic of the loop and records it as a notok probe.
 func (r *Runner) recordCrash(v any, stack []byte) {
 	r.pendingSince = time.Time{}
-	reason := r.scrub.clean(fmt.Sprintf("checker crashed: %v", v))
-	r.logger.Error("site runner crashed", "reason", reason, "stack", string(stack))
+	addCrash(r.logger, r.scrub, r.sink, r.site, r.opts.Now(), "site runner crashed", v, stack)
+}
+
+// addCrash logs a runner's panic v and records it as the site's notok
+// probe. The sink may be what panicked, so a second panic here is
+// swallowed: it must not escape the runner's goroutine and stop the
+// process.
+func addCrash(logger *slog.Logger, scrub scrubber, sink Sink, site Site, at time.Time, msg string, v any, stack []byte) {
+	reason := scrub.clean(fmt.Sprintf("checker crashed: %v", v))
+	logger.Error(msg, "reason", reason, "stack", string(stack))
 	defer func() {
 		if v := recover(); v != nil {
-			r.logger.Error("recording a crash failed", "panic", r.scrub.clean(fmt.Sprint(v)))
+			logger.Error("recording a crash failed", "panic", scrub.clean(fmt.Sprint(v)))
 		}
 	}()
-	r.sink.Add(store.Probe{
-		SiteID: r.site.ID,
-		Slug:   r.site.Slug,
-		At:     r.opts.Now(),
-		State:  store.StateNotOK,
-		Reason: reason,
-	})
+	sink.Add(store.Probe{SiteID: site.ID, Slug: site.Slug, At: at, State: store.StateNotOK, Reason: reason})
 }
