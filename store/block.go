@@ -119,14 +119,24 @@ func (b block) encode() []byte {
 	}
 	out := bytes.NewBuffer(make([]byte, 0, len(buf)))
 	out.WriteByte(blockVersion)
-	w, err := flate.NewWriter(out, flate.BestCompression)
-	if err != nil {
-		panic(err) // only for a bad level
+	w, _ := deflaters.Get().(*flate.Writer)
+	if w == nil {
+		var err error
+		if w, err = flate.NewWriter(out, flate.BestCompression); err != nil {
+			panic(err) // only for a bad level
+		}
+	} else {
+		w.Reset(out)
 	}
+	defer deflaters.Put(w)
 	w.Write(buf) //nolint:errcheck // a bytes.Buffer does not fail
 	w.Close()    //nolint:errcheck // a bytes.Buffer does not fail
 	return out.Bytes()
 }
+
+// deflaters are reused by encode: a compactor at its best level allocates
+// most of a megabyte, and compaction packs thousands of blocks a pass.
+var deflaters sync.Pool
 
 var errBadBlock = errors.New("malformed probe block")
 

@@ -436,7 +436,10 @@ func (w *Writer) reject(ctx context.Context, p Probe, cause error) error {
 		w.logger.Error("probes not written: the database refuses the writer's statements", "count", 1, "error", err)
 		return nil
 	}
-	site := w.siteName(ctx, p.SiteID)
+	site := p.Slug
+	if site == "" {
+		site = w.siteName(ctx, p.SiteID)
+	}
 	w.rejected.Add(1)
 	w.losses.add(w.opts.Now(), 0, 1, site+": "+why)
 	if err != nil {
