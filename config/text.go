@@ -168,7 +168,6 @@ func (d *decoder) strKind(n ast.Node, path string, kind textKind) (scalar, bool)
 	return s, true
 }
 
-// nonEmpty reads a string that must not be empty.
 // words reads a list of non-empty strings at path and hands each, with its
 // path, to item, which reports what is wrong with it and says whether it
 // was taken. empty, unless "", is the error for an empty list, reported at
@@ -190,6 +189,7 @@ func (d *decoder) words(n, at ast.Node, path, empty string, item func(s *scalar,
 	return ok
 }
 
+// nonEmpty reads a string that must not be empty.
 func (d *decoder) nonEmpty(n ast.Node, path string) (*scalar, bool) {
 	s, ok := d.str(n, path)
 	if !ok {

@@ -27,8 +27,6 @@ func observeWriter(m *metrics.Metrics, w *store.Writer) {
 	m.Counter("walnut_writer_written_total", "Probes written to PostgreSQL.", func() float64 { return float64(w.Written()) })
 }
 
-// observeStorage exposes the database's size, from the watch's latest
-// reading rather than a read per scrape, and the budget when one is set.
 // observeMaintenance exports what the maintenance passes say: a pass that
 // keeps failing, or history that stops being compacted, is how a database
 // outgrows its plan months later.
@@ -44,6 +42,8 @@ func observeMaintenance(m *metrics.Metrics, w *web.MaintenanceWatch) {
 	})
 }
 
+// observeStorage exposes the database's size, from the watch's latest
+// reading rather than a read per scrape, and the budget when one is set.
 func observeStorage(m *metrics.Metrics, w *web.StorageWatch, budget int64) {
 	m.Gauge("walnut_database_bytes", "Disk the database takes (pg_database_size), read every minute; NaN before the first reading.", func() float64 {
 		u := w.Usage()
