@@ -52,10 +52,10 @@ type StorageUsage struct {
 	Known    bool // false until the first reading succeeds
 }
 
-// storageWarnAt is the share of the budget from which /healthz and the board
+// StorageWarnAt is the share of the budget from which /healthz and the board
 // warn: early enough to act (a larger plan, fewer sites, a shorter
 // WALNUT_RAW_RETENTION) before the host restricts the database.
-const storageWarnAt = 0.8
+const StorageWarnAt = 0.8
 
 // NewStorageWatch returns a watch; call Run to start reading, or Refresh.
 func NewStorageWatch(opts StorageWatchOptions) *StorageWatch {
@@ -116,7 +116,7 @@ func (u StorageUsage) status() string {
 	switch s := u.share(); {
 	case s >= 1:
 		return storageOver
-	case s >= storageWarnAt:
+	case s >= StorageWarnAt:
 		return storageNear
 	}
 	return storageOK
@@ -157,7 +157,7 @@ func storageSentence(u StorageUsage) string {
 // storageWords are how full the database is, "850 MB of its 1 GB budget
 // (85 %)", and what Walnut does about it.
 func storageWords(u StorageUsage) (what, effect string) {
-	what = fmt.Sprintf("%s of its %s budget (%d %%)", formatBytes(u.Bytes), formatBytes(u.Budget), int(math.Floor(u.share()*100)))
+	what = fmt.Sprintf("%s of its %s budget (%d %%)", FormatBytes(u.Bytes), FormatBytes(u.Budget), int(math.Floor(u.share()*100)))
 	switch {
 	case !u.Trimming:
 		return what, "a larger plan, fewer sites or a shorter WALNUT_RAW_RETENTION is needed"
@@ -177,9 +177,9 @@ func storageAlert(u StorageUsage) *views.AlertView {
 	return &views.AlertView{Sink: "database", Name: "Database", Status: u.status(), Detail: what, Effect: effect}
 }
 
-// formatBytes is a size in decimal units, as hosts sell plans: "850 MB",
+// FormatBytes is a size in decimal units, as hosts sell plans: "850 MB",
 // "1 GB", "1.5 GB".
-func formatBytes(n int64) string {
+func FormatBytes(n int64) string {
 	units := []string{"B", "kB", "MB", "GB", "TB"}
 	v, i := float64(n), 0
 	for v >= 1000 && i < len(units)-1 {

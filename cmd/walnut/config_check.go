@@ -13,6 +13,7 @@ import (
 	"github.com/walnut-board/walnut/config"
 	"github.com/walnut-board/walnut/recipes"
 	"github.com/walnut-board/walnut/store"
+	"github.com/walnut-board/walnut/web"
 )
 
 // cmdConfigCheck validates the config and lists what would be watched,
@@ -91,7 +92,7 @@ func printProjection(w io.Writer, sites []config.Site, r store.MaintainerOptions
 		label string
 		age   time.Duration
 	}{{"after 30 days", 30 * day}, {"after 90 days", 90 * day}, {"after a year", 365 * day}} {
-		fmt.Fprintf(tw, "  %s\t%s\n", p.label, formatSize(f.Project(intervals, r.RawRetention, r.HistoryRetention, p.age)))
+		fmt.Fprintf(tw, "  %s\t%s\n", p.label, web.FormatBytes(int64(f.Project(intervals, r.RawRetention, r.HistoryRetention, p.age))))
 	}
 	tw.Flush()
 	if budget <= 0 {
@@ -103,11 +104,11 @@ func printProjection(w io.Writer, sites []config.Site, r store.MaintainerOptions
 		// serve's maintainer keeps the database under the budget by
 		// dropping the oldest probes: say when that begins, and what
 		// the config would need without it.
-		fmt.Fprintf(w, "  exceeds WALNUT_DB_BUDGET %s after %d days (it would reach %s); from then on the oldest probes are dropped to stay under it\n", budgetText, d, formatSize(full))
+		fmt.Fprintf(w, "  exceeds WALNUT_DB_BUDGET %s after %d days (it would reach %s); from then on the oldest probes are dropped to stay under it\n", budgetText, d, web.FormatBytes(int64(full)))
 		return
 	}
 	share := full / float64(budget)
-	if share >= 0.8 {
+	if share >= web.StorageWarnAt {
 		fmt.Fprintf(w, "  fits in WALNUT_DB_BUDGET %s (at most %.0f %% of it, past the 80 %% at which /healthz and the board warn)\n", budgetText, 100*share)
 		return
 	}
@@ -123,17 +124,6 @@ func days(d time.Duration) string {
 		return fmt.Sprintf("%dd", d/day)
 	}
 	return shortDuration(d)
-}
-
-// formatSize is a size in decimal units, as hosts sell plans.
-func formatSize(b float64) string {
-	switch {
-	case b >= 1e9:
-		return fmt.Sprintf("%.1f GB", b/1e9)
-	case b >= 1e6:
-		return fmt.Sprintf("%.0f MB", b/1e6)
-	}
-	return fmt.Sprintf("%.0f kB", b/1e3)
 }
 
 // flapSummary is a site's flap damping in a few words: "off", "default", or
