@@ -45,17 +45,9 @@ func (d *decoder) heartbeat(n ast.Node, path, label string) (*heartbeatSpec, boo
 		var eok bool
 		switch e.key {
 		case "every":
-			hs.every, eok = d.duration(e.value, p)
-			if eok && hs.every.d < MinInterval {
-				d.errorf(e.value, p, "%s is under the minimum of %s", hs.every.shown, MinInterval)
-				hs.every, eok = nil, false
-			}
+			hs.every, eok = d.durationMin(e.value, p, MinInterval, "%s is under the minimum of "+MinInterval.String())
 		case "grace":
-			hs.grace, eok = d.duration(e.value, p)
-			if eok && hs.grace.d < 0 {
-				d.errorf(e.value, p, "%s must not be negative", hs.grace.shown)
-				hs.grace, eok = nil, false
-			}
+			hs.grace, eok = d.durationMin(e.value, p, 0, "%s must not be negative")
 		case "token":
 			hs.token, eok = d.nonEmpty(e.value, p)
 			if eok && len(strings.TrimSpace(hs.token.value)) < MinHeartbeatToken {

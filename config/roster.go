@@ -77,13 +77,8 @@ func (d *decoder) pagerDutyRoster(n ast.Node, path string) *PagerDutyRoster {
 				return true
 			}) && ok
 		case "every":
-			dur, dok := d.duration(e.value, p)
+			dur, dok := d.durationMin(e.value, p, MinRosterEvery, "%s is under the minimum of 1m")
 			if !dok {
-				ok = false
-				continue
-			}
-			if dur.d < MinRosterEvery {
-				d.errorf(dur.node, p, "%s is under the minimum of %s", dur.shown, "1m")
 				ok = false
 				continue
 			}
