@@ -174,14 +174,11 @@ func (h *Heartbeats) authorizeLocked(slug, token string) (*hbSite, error) {
 // records the call for the instance watching the site's deadline and wakes
 // the local runner.
 func (h *Heartbeats) Receive(ctx context.Context, slug, token string, rep Report) (Receipt, error) {
-	if rep.State == "" {
-		rep.State = store.StateOK
+	st, err := store.ReportedState(string(rep.State))
+	if err != nil {
+		return Receipt{}, fmt.Errorf("heartbeat of %s: %w", slug, err)
 	}
-	switch rep.State {
-	case store.StateOK, store.StateNotOK, store.StatePending:
-	default:
-		return Receipt{}, fmt.Errorf("heartbeat of %s: state %q is not ok, notok or pending", slug, rep.State)
-	}
+	rep.State = st
 	h.mu.Lock()
 	e, err := h.authorizeLocked(slug, token)
 	if err != nil {

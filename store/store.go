@@ -35,6 +35,18 @@ const (
 	StatePending State = "pending"
 )
 
+// ReportedState is the state a job reports of itself (a heartbeat call):
+// "" is ok, and only ok, notok and pending are states a job can be in.
+func ReportedState(s string) (State, error) {
+	switch st := State(s); st {
+	case "":
+		return StateOK, nil
+	case StateOK, StateNotOK, StatePending:
+		return st, nil
+	}
+	return "", fmt.Errorf("state %q is not one of ok, notok, pending", s)
+}
+
 // Word is the state as people say it, in badges and alerts: up, down,
 // pending; anything else as it is.
 func (s State) Word() string {

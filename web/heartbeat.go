@@ -86,10 +86,7 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 		h.heartbeatRefused(w, r, err)
 		return
 	}
-	state := hb.State
-	if state == "" {
-		state = store.StateOK
-	}
+	state, _ := store.ReportedState(string(hb.State)) // checked as the body was read
 	h.writeJSON(w, r, http.StatusAccepted, heartbeatAnswer{State: string(state), Merged: merged})
 }
 
@@ -141,11 +138,8 @@ func readHeartbeat(w http.ResponseWriter, r *http.Request) (Heartbeat, error) {
 	}
 	var hb Heartbeat
 	if in.State != nil {
-		switch s := store.State(*in.State); s {
-		case store.StateOK, store.StateNotOK, store.StatePending:
-			hb.State = s
-		default:
-			return Heartbeat{}, fmt.Errorf("state %q is not one of ok, notok, pending", *in.State)
+		if hb.State, err = store.ReportedState(*in.State); err != nil {
+			return Heartbeat{}, err
 		}
 	}
 	if in.Reason != nil {
