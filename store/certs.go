@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/walnut-board/walnut/store/dbsqlc"
 )
 
@@ -114,37 +116,22 @@ func (s *Store) SiteCert(ctx context.Context, siteID int32) (Cert, error) {
 	if err != nil {
 		return Cert{}, fmt.Errorf("certificate of site %d: %w", siteID, interpretError(err))
 	}
-	return certFromRow(dbsqlc.SiteCertListRow(r)), nil
+	return certFromRow(r), nil
 }
 
-// attachCerts fills in the certificates of sites that have one.
-func (s *Store) attachCerts(ctx context.Context, sites []Site) error {
-	if len(sites) == 0 {
+// joinedCert is a site's certificate from the columns a site query joins
+// (site_certs, LEFT JOIN), or nil when the site has none.
+func joinedCert(fingerprint, issuer, subject pgtype.Text, verified pgtype.Bool, expiresAt, warnFrom, firstSeen, lastSeen *time.Time) *Cert {
+	if !fingerprint.Valid || expiresAt == nil || firstSeen == nil || lastSeen == nil {
 		return nil
 	}
-	ids := make([]int32, len(sites))
-	for i, si := range sites {
-		ids[i] = si.ID
+	return &Cert{
+		ExpiresAt: *expiresAt, Issuer: issuer.String, Subject: subject.String, Fingerprint: fingerprint.String,
+		Verified: verified.Bool, WarnFrom: warnFrom, FirstSeen: *firstSeen, LastSeen: *lastSeen,
 	}
-	rows, err := s.q.SiteCertList(ctx, s.pool, ids)
-	if err != nil {
-		return fmt.Errorf("list certificates: %w", err)
-	}
-	if len(rows) == 0 {
-		return nil
-	}
-	byID := make(map[int32]*Cert, len(rows))
-	for _, r := range rows {
-		c := certFromRow(r)
-		byID[r.SiteID] = &c
-	}
-	for i := range sites {
-		sites[i].Cert = byID[sites[i].ID]
-	}
-	return nil
 }
 
-func certFromRow(r dbsqlc.SiteCertListRow) Cert {
+func certFromRow(r dbsqlc.SiteCertGetRow) Cert {
 	return Cert{
 		ExpiresAt: r.ExpiresAt, Issuer: r.Issuer, Subject: r.Subject, Fingerprint: r.Fingerprint,
 		Verified: r.Verified, WarnFrom: r.WarnFrom, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,

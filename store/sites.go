@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -127,10 +126,8 @@ func (s *Store) siteList(ctx context.Context, since *time.Time) ([]Site, error) 
 			Interval: time.Duration(r.IntervalMs) * time.Millisecond,
 			State:    State(r.State), Reason: r.Reason, Since: r.Since, CheckedAt: r.CheckedAt,
 			HTTPStatus: int(r.HttpStatus), Latency: duration(r.LatencyUs), TTFB: duration(r.TtfbUs),
+			Cert: joinedCert(r.CertFingerprint, r.CertIssuer, r.CertSubject, r.CertVerified, r.CertExpiresAt, r.CertWarnFrom, r.CertFirstSeen, r.CertLastSeen),
 		}
-	}
-	if err := s.attachCerts(ctx, out); err != nil {
-		return nil, err
 	}
 	return out, nil
 }
@@ -154,12 +151,7 @@ func (s *Store) SiteGetBySlug(ctx context.Context, slug string) (Site, error) {
 		Interval: time.Duration(r.IntervalMs) * time.Millisecond, Retired: r.RetiredAt != nil,
 		State: State(r.State), Reason: r.Reason, Since: r.Since, CheckedAt: r.CheckedAt,
 		HTTPStatus: int(r.HttpStatus), Latency: duration(r.LatencyUs), TTFB: duration(r.TtfbUs),
-	}
-	switch c, err := s.SiteCert(ctx, site.ID); {
-	case err == nil:
-		site.Cert = &c
-	case !errors.Is(err, ErrNotFound):
-		return Site{}, err
+		Cert: joinedCert(r.CertFingerprint, r.CertIssuer, r.CertSubject, r.CertVerified, r.CertExpiresAt, r.CertWarnFrom, r.CertFirstSeen, r.CertLastSeen),
 	}
 	return site, nil
 }

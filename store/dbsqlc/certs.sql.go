@@ -45,54 +45,6 @@ func (q *Queries) SiteCertGet(ctx context.Context, db DBTX, siteID int32) (SiteC
 	return i, err
 }
 
-const siteCertList = `-- name: SiteCertList :many
-SELECT site_id, fingerprint, expires_at, issuer, subject, verified, warn_from, first_seen, last_seen
-  FROM site_certs
- WHERE site_id = ANY ($1::integer[])
-`
-
-type SiteCertListRow struct {
-	SiteID      int32
-	Fingerprint string
-	ExpiresAt   time.Time
-	Issuer      string
-	Subject     string
-	Verified    bool
-	WarnFrom    *time.Time
-	FirstSeen   time.Time
-	LastSeen    time.Time
-}
-
-func (q *Queries) SiteCertList(ctx context.Context, db DBTX, siteIds []int32) ([]SiteCertListRow, error) {
-	rows, err := db.Query(ctx, siteCertList, siteIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []SiteCertListRow
-	for rows.Next() {
-		var i SiteCertListRow
-		if err := rows.Scan(
-			&i.SiteID,
-			&i.Fingerprint,
-			&i.ExpiresAt,
-			&i.Issuer,
-			&i.Subject,
-			&i.Verified,
-			&i.WarnFrom,
-			&i.FirstSeen,
-			&i.LastSeen,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const siteCertUpsert = `-- name: SiteCertUpsert :exec
 INSERT INTO site_certs AS c (site_id, fingerprint, expires_at, issuer, subject, verified, warn_from, first_seen, last_seen)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)

@@ -8,32 +8,46 @@ package dbsqlc
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const siteGetBySlug = `-- name: SiteGetBySlug :one
 SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms, si.retired_at,
        st.state, st.reason, st.since, st.checked_at, st.http_status,
-       st.latency_us, st.ttfb_us
+       st.latency_us, st.ttfb_us,
+       sc.fingerprint AS cert_fingerprint, sc.expires_at AS cert_expires_at, sc.issuer AS cert_issuer,
+       sc.subject AS cert_subject, sc.verified AS cert_verified, sc.warn_from AS cert_warn_from,
+       sc.first_seen AS cert_first_seen, sc.last_seen AS cert_last_seen
   FROM sites si
   JOIN site_state st ON st.site_id = si.id
+  LEFT JOIN site_certs sc ON sc.site_id = si.id
  WHERE si.slug = $1
 `
 
 type SiteGetBySlugRow struct {
-	ID         int32
-	Slug       string
-	Name       string
-	Grp        string
-	Url        string
-	IntervalMs int32
-	RetiredAt  *time.Time
-	State      State
-	Reason     string
-	Since      *time.Time
-	CheckedAt  *time.Time
-	HttpStatus int16
-	LatencyUs  int32
-	TtfbUs     int32
+	ID              int32
+	Slug            string
+	Name            string
+	Grp             string
+	Url             string
+	IntervalMs      int32
+	RetiredAt       *time.Time
+	State           State
+	Reason          string
+	Since           *time.Time
+	CheckedAt       *time.Time
+	HttpStatus      int16
+	LatencyUs       int32
+	TtfbUs          int32
+	CertFingerprint pgtype.Text
+	CertExpiresAt   *time.Time
+	CertIssuer      pgtype.Text
+	CertSubject     pgtype.Text
+	CertVerified    pgtype.Bool
+	CertWarnFrom    *time.Time
+	CertFirstSeen   *time.Time
+	CertLastSeen    *time.Time
 }
 
 func (q *Queries) SiteGetBySlug(ctx context.Context, db DBTX, slug string) (SiteGetBySlugRow, error) {
@@ -54,6 +68,14 @@ func (q *Queries) SiteGetBySlug(ctx context.Context, db DBTX, slug string) (Site
 		&i.HttpStatus,
 		&i.LatencyUs,
 		&i.TtfbUs,
+		&i.CertFingerprint,
+		&i.CertExpiresAt,
+		&i.CertIssuer,
+		&i.CertSubject,
+		&i.CertVerified,
+		&i.CertWarnFrom,
+		&i.CertFirstSeen,
+		&i.CertLastSeen,
 	)
 	return i, err
 }
@@ -61,28 +83,40 @@ func (q *Queries) SiteGetBySlug(ctx context.Context, db DBTX, slug string) (Site
 const siteList = `-- name: SiteList :many
 SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
        st.state, st.reason, st.since, st.checked_at, st.http_status,
-       st.latency_us, st.ttfb_us
+       st.latency_us, st.ttfb_us,
+       sc.fingerprint AS cert_fingerprint, sc.expires_at AS cert_expires_at, sc.issuer AS cert_issuer,
+       sc.subject AS cert_subject, sc.verified AS cert_verified, sc.warn_from AS cert_warn_from,
+       sc.first_seen AS cert_first_seen, sc.last_seen AS cert_last_seen
   FROM sites si
   JOIN site_state st ON st.site_id = si.id
+  LEFT JOIN site_certs sc ON sc.site_id = si.id
  WHERE si.retired_at IS NULL
    AND ($1::timestamptz IS NULL OR st.checked_at >= $1)
  ORDER BY si.position, si.id
 `
 
 type SiteListRow struct {
-	ID         int32
-	Slug       string
-	Name       string
-	Grp        string
-	Url        string
-	IntervalMs int32
-	State      State
-	Reason     string
-	Since      *time.Time
-	CheckedAt  *time.Time
-	HttpStatus int16
-	LatencyUs  int32
-	TtfbUs     int32
+	ID              int32
+	Slug            string
+	Name            string
+	Grp             string
+	Url             string
+	IntervalMs      int32
+	State           State
+	Reason          string
+	Since           *time.Time
+	CheckedAt       *time.Time
+	HttpStatus      int16
+	LatencyUs       int32
+	TtfbUs          int32
+	CertFingerprint pgtype.Text
+	CertExpiresAt   *time.Time
+	CertIssuer      pgtype.Text
+	CertSubject     pgtype.Text
+	CertVerified    pgtype.Bool
+	CertWarnFrom    *time.Time
+	CertFirstSeen   *time.Time
+	CertLastSeen    *time.Time
 }
 
 // The active sites in config order; with since, only those probed at or
@@ -113,6 +147,14 @@ func (q *Queries) SiteList(ctx context.Context, db DBTX, since *time.Time) ([]Si
 			&i.HttpStatus,
 			&i.LatencyUs,
 			&i.TtfbUs,
+			&i.CertFingerprint,
+			&i.CertExpiresAt,
+			&i.CertIssuer,
+			&i.CertSubject,
+			&i.CertVerified,
+			&i.CertWarnFrom,
+			&i.CertFirstSeen,
+			&i.CertLastSeen,
 		); err != nil {
 			return nil, err
 		}

@@ -32,7 +32,4 @@ SELECT site_id, fingerprint, expires_at, issuer, subject, verified, warn_from, f
   FROM site_certs
  WHERE site_id = @site_id;
 
--- name: SiteCertList :many
-SELECT site_id, fingerprint, expires_at, issuer, subject, verified, warn_from, first_seen, last_seen
-  FROM site_certs
- WHERE site_id = ANY (@site_ids::integer[]);
+

@@ -22,9 +22,13 @@ UPDATE sites SET retired_at = now(), updated_at = now()
 -- path), so that read scans it; what it saves is sending every row.
 SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
        st.state, st.reason, st.since, st.checked_at, st.http_status,
-       st.latency_us, st.ttfb_us
+       st.latency_us, st.ttfb_us,
+       sc.fingerprint AS cert_fingerprint, sc.expires_at AS cert_expires_at, sc.issuer AS cert_issuer,
+       sc.subject AS cert_subject, sc.verified AS cert_verified, sc.warn_from AS cert_warn_from,
+       sc.first_seen AS cert_first_seen, sc.last_seen AS cert_last_seen
   FROM sites si
   JOIN site_state st ON st.site_id = si.id
+  LEFT JOIN site_certs sc ON sc.site_id = si.id
  WHERE si.retired_at IS NULL
    AND (sqlc.narg(since)::timestamptz IS NULL OR st.checked_at >= sqlc.narg(since))
  ORDER BY si.position, si.id;
@@ -32,9 +36,13 @@ SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms,
 -- name: SiteGetBySlug :one
 SELECT si.id, si.slug, si.name, si.grp, si.url, si.interval_ms, si.retired_at,
        st.state, st.reason, st.since, st.checked_at, st.http_status,
-       st.latency_us, st.ttfb_us
+       st.latency_us, st.ttfb_us,
+       sc.fingerprint AS cert_fingerprint, sc.expires_at AS cert_expires_at, sc.issuer AS cert_issuer,
+       sc.subject AS cert_subject, sc.verified AS cert_verified, sc.warn_from AS cert_warn_from,
+       sc.first_seen AS cert_first_seen, sc.last_seen AS cert_last_seen
   FROM sites si
   JOIN site_state st ON st.site_id = si.id
+  LEFT JOIN site_certs sc ON sc.site_id = si.id
  WHERE si.slug = @slug;
 
 -- name: SitesAnnounce :exec
