@@ -19,10 +19,6 @@ type Footprint struct {
 	// Probe is a probe kept for raw retention (WALNUT_RAW_RETENTION), once
 	// past HotWindow: its row or packed form and its share of the indexes.
 	Probe float64
-	// SiteMinute is a minute of one site's probes, kept as long as raw
-	// probes, for a schema with minute rows (00001-00007 had them; 00008
-	// has none); one per minute that has a probe.
-	SiteMinute float64
 	// SiteHour is an hour of one site's history, kept for the history's
 	// retention (a history_hours row).
 	SiteHour float64
@@ -53,8 +49,12 @@ var CurrentFootprint = Footprint{
 	SiteHour:  229,
 }
 
-// HistoryRetention is how long hour and day history is kept.
-const HistoryRetention = 400 * 24 * time.Hour
+// HistoryRetention is how long hourly history is kept by default, and
+// DefaultRawRetention every probe (WALNUT_RAW_RETENTION).
+const (
+	HistoryRetention    = 400 * 24 * time.Hour
+	DefaultRawRetention = 90 * 24 * time.Hour
+)
 
 // Project is the size of a database holding the history of sites probed
 // at intervals (one entry per site), after running for age, with raw
@@ -69,10 +69,7 @@ func (f Footprint) Project(intervals []time.Duration, raw, history, age time.Dur
 			continue
 		}
 		perSecond := 1 / iv.Seconds()
-		// A site probed less often than a minute has a minute row only
-		// for the minutes it is probed in.
-		minutes := rawAge / max(time.Minute, iv).Seconds()
-		size += hot*perSecond*f.HotProbe + (rawAge-hot)*perSecond*f.Probe + minutes*f.SiteMinute + histHours*f.SiteHour
+		size += hot*perSecond*f.HotProbe + (rawAge-hot)*perSecond*f.Probe + histHours*f.SiteHour
 	}
 	return size
 }

@@ -9,7 +9,7 @@ import (
 
 func TestFootprintProject(t *testing.T) {
 	t.Parallel()
-	f := store.Footprint{Empty: 1000, Probe: 10, SiteMinute: 100, SiteHour: 1000}
+	f := store.Footprint{Empty: 1000, Probe: 10, SiteHour: 1000}
 	day := 24 * time.Hour
 	raw, hist := 2*day, 4*day
 	cases := map[string]struct {
@@ -17,12 +17,12 @@ func TestFootprintProject(t *testing.T) {
 		age       time.Duration
 		want      float64
 	}{
-		"nothing yet":                 {[]time.Duration{30 * time.Second}, 0, 1000},
-		"an hour at 30s":              {[]time.Duration{30 * time.Second}, time.Hour, 1000 + 120*10 + 60*100 + 1000},
-		"two sites add up":            {[]time.Duration{30 * time.Second, time.Minute}, time.Hour, 1000 + 120*10 + 60*100 + 1000 + 60*10 + 60*100 + 1000},
-		"a minute row per probe only": {[]time.Duration{5 * time.Minute}, time.Hour, 1000 + 12*10 + 12*100 + 1000},
-		"raw stops at its retention":  {[]time.Duration{time.Minute}, 3 * day, 1000 + 2*1440*(10+100) + 72*1000},
-		"all stops at the longest":    {[]time.Duration{time.Minute}, 40 * day, 1000 + 2*1440*(10+100) + 96*1000},
+		"nothing yet":                {[]time.Duration{30 * time.Second}, 0, 1000},
+		"an hour at 30s":             {[]time.Duration{30 * time.Second}, time.Hour, 1000 + 120*10 + 1000},
+		"two sites add up":           {[]time.Duration{30 * time.Second, time.Minute}, time.Hour, 1000 + 120*10 + 1000 + 60*10 + 1000},
+		"a site probed every 5m":     {[]time.Duration{5 * time.Minute}, time.Hour, 1000 + 12*10 + 1000},
+		"raw stops at its retention": {[]time.Duration{time.Minute}, 3 * day, 1000 + 2*1440*10 + 72*1000},
+		"all stops at the longest":   {[]time.Duration{time.Minute}, 40 * day, 1000 + 2*1440*10 + 96*1000},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -33,9 +33,9 @@ func TestFootprintProject(t *testing.T) {
 		})
 	}
 
-	// A day of one site at 1m: 1440·110 + 24·1000 = 182,400 bytes.
+	// A day of one site at 1m: 1440·10 + 24·1000 = 38,400 bytes.
 	one := []time.Duration{time.Minute}
-	if d, ok := f.DaysToReach(1000+2*182_400, one, raw, hist); !ok || d != 3 {
+	if d, ok := f.DaysToReach(1000+2*38_400, one, raw, hist); !ok || d != 3 {
 		t.Errorf("DaysToReach = %d, %v; want day 3, the first past two days' growth", d, ok)
 	}
 	if _, ok := f.DaysToReach(1e9, one, raw, hist); ok {

@@ -82,10 +82,10 @@ type Maintainer struct {
 // NewMaintainer returns a Maintainer; call Run, or RunOnce for one pass.
 func NewMaintainer(st *Store, logger *slog.Logger, opts MaintainerOptions) *Maintainer {
 	if opts.RawRetention <= 0 {
-		opts.RawRetention = 90 * 24 * time.Hour
+		opts.RawRetention = DefaultRawRetention
 	}
 	if opts.HistoryRetention <= 0 {
-		opts.HistoryRetention = 400 * 24 * time.Hour
+		opts.HistoryRetention = HistoryRetention
 	}
 	opts.HistoryRetention = max(opts.HistoryRetention, opts.RawRetention)
 	if opts.NotificationRetention <= 0 {

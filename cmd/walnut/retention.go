@@ -9,16 +9,11 @@ import (
 	"github.com/walnut-board/walnut/store"
 )
 
-const (
-	defaultRawRetention     = 90 * 24 * time.Hour
-	defaultHistoryRetention = 400 * 24 * time.Hour
-)
-
 // retentionFromEnv reads WALNUT_RAW_RETENTION, how long every probe is
 // kept: a Go duration ("720h") or whole days ("30d"); default 90 days.
 // Hourly history is kept 400 days, and never less than probes.
 func retentionFromEnv(lookup env) (store.MaintainerOptions, error) {
-	r := store.MaintainerOptions{RawRetention: defaultRawRetention, HistoryRetention: defaultHistoryRetention}
+	r := store.MaintainerOptions{RawRetention: store.DefaultRawRetention, HistoryRetention: store.HistoryRetention}
 	raw := strings.TrimSpace(lookup.get("WALNUT_RAW_RETENTION"))
 	if raw == "" {
 		return r, nil
