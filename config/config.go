@@ -27,18 +27,17 @@ import (
 	"github.com/goccy/go-yaml/parser"
 )
 
-// RecipeCheck says whether a recipe name and its options make a recipe:
-// cmd passes one that builds it from a *recipes.Registry, so that a bad
-// recipe is reported with the file's other problems, at its line. Config
-// does not build recipes, nor import the recipes package; cmd builds each
-// site's from RecipeName and RecipeOptions (see Config.RecipeError).
+// RecipeCheck builds a recipe from its name and options: cmd passes one
+// that builds it from a *recipes.Registry, so that a bad recipe is reported
+// with the file's other problems, at its line, and what it built is the
+// site's Recipe. Config does not import the recipes package.
 //
 // The options are as decoded from YAML: maps as map[string]any, lists as
 // []any, integers as int, other numbers as float64, strings with ${...}
 // expanded; the check gets its own copy. An error that names the option at
 // fault (an OptionPath() []any method, as recipes.RuleError has) is placed
 // at that option's line.
-type RecipeCheck func(name string, opts map[string]any) error
+type RecipeCheck func(name string, opts map[string]any) (any, error)
 
 // Config is a loaded walnut.yaml.
 type Config struct {
@@ -48,8 +47,6 @@ type Config struct {
 	// Roster is where the support roster comes from besides CSV imports;
 	// nil when the file has no roster key.
 	Roster *Roster
-
-	recipeAt []recipeAt // where each site's recipe is named, by index of Sites
 }
 
 // Site is one thing Walnut watches, with defaults applied.
@@ -81,6 +78,9 @@ type Site struct {
 	// key, else the defaults' it inherits, else the site's entry (the
 	// built-in default); 0 when RecipeName is "".
 	RecipeLine int
+	// Recipe is what the RecipeCheck built from RecipeName and
+	// RecipeOptions; nil without a check or a recipe.
+	Recipe any
 
 	MaxPending time.Duration // how long the site may stay pending; 0 means no limit
 	Notify     []string      // each one of "pagerduty", "slack", "webhook"; nil when not set
@@ -225,7 +225,7 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool), chec
 		if len(items) == 0 {
 			d.errorf(sitesKey, "sites", "no sites: the list is empty")
 		}
-		cfg.Sites, cfg.recipeAt = d.sites(items, defaults, check)
+		cfg.Sites = d.sites(items, defaults, check)
 		complete = len(cfg.Sites) == len(items)
 	}
 
@@ -270,12 +270,11 @@ func (d *decoder) syntaxError(err error) {
 
 // sites reads the site entries, applies defaults, checks slugs are unique
 // and checks recipes. It returns where each site's recipe is named too.
-func (d *decoder) sites(items []ast.Node, defaults *spec, check RecipeCheck) ([]Site, []recipeAt) {
+func (d *decoder) sites(items []ast.Node, defaults *spec, check RecipeCheck) []Site {
 	type firstUse struct{ line int }
 	slugs := map[string]firstUse{}
 	defaultRecipeReported := false
 	var out []Site
-	var places []recipeAt
 	for i, item := range items {
 		p := fmt.Sprintf("sites[%d]", i)
 		// A site with errors is still checked for a duplicate slug and a bad
@@ -305,7 +304,9 @@ func (d *decoder) sites(items []ast.Node, defaults *spec, check RecipeCheck) ([]
 		if s.RecipeName != "" {
 			s.RecipeLine, _ = pos(at.node())
 			if check != nil {
-				if err := check(s.RecipeName, deepCopy(s.RecipeOptions)); err != nil {
+				rec, err := check(s.RecipeName, deepCopy(s.RecipeOptions))
+				s.Recipe = rec
+				if err != nil {
 					// Every site using the default recipe would fail the
 					// same way: say so once.
 					if !at.fromDefaults || !defaultRecipeReported {
@@ -317,26 +318,9 @@ func (d *decoder) sites(items []ast.Node, defaults *spec, check RecipeCheck) ([]
 		}
 		if ok {
 			out = append(out, *s)
-			places = append(places, at)
 		}
 	}
-	return out, places
-}
-
-// RecipeError places err, from building the recipe of Sites[i], in the file
-// as Parse places a RecipeCheck's error: at the option it names, else at
-// the recipe, with the site's secrets scrubbed from the message. The result
-// is an *Error.
-func (c *Config) RecipeError(i int, err error) error {
-	if i < 0 || i >= len(c.recipeAt) {
-		// A Config not made by Parse knows no places.
-		var secrets []string
-		if i >= 0 && i < len(c.Sites) {
-			secrets = c.Sites[i].Secrets
-		}
-		return recipeAt{file: c.Path, path: fmt.Sprintf("sites[%d].recipe", i), secrets: secrets}.error(err)
-	}
-	return c.recipeAt[i].error(err)
+	return out
 }
 
 // Matches reports whether the window applies to the site with the given

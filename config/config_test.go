@@ -14,14 +14,14 @@ import (
 
 // fakeCheck knows every recipe but "nope", and fails on an option "fail",
 // quoting its value as a careless builder might.
-func fakeCheck(name string, opts map[string]any) error {
+func fakeCheck(name string, opts map[string]any) (any, error) {
 	if name == "nope" {
-		return fmt.Errorf("unknown recipe %q", name)
+		return nil, fmt.Errorf("unknown recipe %q", name)
 	}
 	if v, ok := opts["fail"]; ok {
-		return fmt.Errorf("bad option fail: %v", v)
+		return nil, fmt.Errorf("bad option fail: %v", v)
 	}
-	return nil
+	return nil, nil
 }
 
 func lookup(vars map[string]string) func(string) (string, bool) {

@@ -31,7 +31,7 @@ func FuzzParse(f *testing.F) {
 		}
 		return "", false
 	}
-	check := func(name string, opts map[string]any) error { return nil }
+	check := func(name string, opts map[string]any) (any, error) { return nil, nil }
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("walnut.yaml", data, env, check)

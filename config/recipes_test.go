@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,9 +16,8 @@ import (
 func TestBuiltinRecipeErrors(t *testing.T) {
 	t.Parallel()
 	reg := recipes.Builtin()
-	check := func(name string, opts map[string]any) error {
-		_, err := reg.Build(name, recipes.Options(opts))
-		return err
+	check := func(name string, opts map[string]any) (any, error) {
+		return reg.Build(name, recipes.Options(opts))
 	}
 
 	tests := map[string]struct {
@@ -96,9 +94,8 @@ sites:
 func TestREADMEExamples(t *testing.T) {
 	t.Parallel()
 	reg := recipes.Builtin()
-	check := func(name string, opts map[string]any) error {
-		_, err := reg.Build(name, recipes.Options(opts))
-		return err
+	check := func(name string, opts map[string]any) (any, error) {
+		return reg.Build(name, recipes.Options(opts))
 	}
 	env := func(name string) (string, bool) { return "x-" + strings.ToLower(name), true }
 	// The examples' tls.ca files, beside the config as they say.
@@ -132,73 +129,45 @@ func TestREADMEExamples(t *testing.T) {
 	}
 }
 
-// TestRecipeErrorPlacedAsParsePlacesIt: a recipe built after Parse (as cmd
-// builds them) has its error placed where Parse with a RecipeCheck puts
-// it: at the option the error names, else the recipe, else the defaults'
-// recipe, with values from the environment scrubbed.
-func TestRecipeErrorPlacedAsParsePlacesIt(t *testing.T) {
+// TestParseBuildsRecipes: Parse with a RecipeCheck hands each site what the
+// check built, so that cmd builds no recipe twice; a recipe's error names
+// its place and shows no value from the environment.
+func TestParseBuildsRecipes(t *testing.T) {
 	t.Parallel()
 	reg := recipes.Builtin()
-	check := func(name string, opts map[string]any) error {
-		_, err := reg.Build(name, recipes.Options(opts))
-		return err
+	check := func(name string, opts map[string]any) (any, error) {
+		return reg.Build(name, recipes.Options(opts))
 	}
 	env := lookup(map[string]string{"EXPECT": "hunter2"})
-	tests := map[string]string{
-		"AtTheOption": `
+	cfg, err := Parse("walnut.yaml", doc(`
 sites:
   - name: API
     url: https://api.example.com
+  - name: Rules
+    url: https://rules.example.com
     recipe:
       name: rules
       rules:
         - when: 'status == 200'
-        - when: 'json.status =='
-`,
-		"AtTheRecipe": `
+  - name: Beat
+    heartbeat: {every: 1m, token: "0123456789abcdef0123"}
+`), env, check)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range cfg.Sites {
+		_, built := s.Recipe.(recipes.Recipe)
+		if built != (s.RecipeName != "") {
+			t.Errorf("site %s: recipe %q, built %T", s.Slug, s.RecipeName, s.Recipe)
+		}
+	}
+	_, err = Parse("walnut.yaml", doc(`
 sites:
-  - name: API
-    url: https://api.example.com
   - name: Web
     url: https://web.example.com
     recipe: {name: status, expect: ["${EXPECT}"]}
-`,
-		"AtTheDefaults": `
-defaults:
-  recipe: {name: status, expect: [999]}
-sites:
-  - name: API
-    url: https://api.example.com
-`,
-	}
-	for name, yaml := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			_, want := Parse("walnut.yaml", doc(yaml), env, check)
-			if want == nil {
-				t.Fatal("Parse with a check succeeded")
-			}
-			cfg, err := Parse("walnut.yaml", doc(yaml), env, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for i, s := range cfg.Sites {
-				if _, err := reg.Build(s.RecipeName, recipes.Options(s.RecipeOptions)); err != nil {
-					rerr := cfg.RecipeError(i, err)
-					var ce *Error
-					if !errors.As(rerr, &ce) {
-						t.Errorf("RecipeError gave %T, want *Error", rerr)
-					}
-					got = append(got, rerr.Error())
-				}
-			}
-			if got := strings.Join(got, "\n"); got != want.Error() {
-				t.Errorf("RecipeError:\n%s\nParse:\n%s", got, want)
-			}
-			if strings.Contains(want.Error(), "hunter2") {
-				t.Errorf("a value from the environment shows: %s", want)
-			}
-		})
+`), env, check)
+	if err == nil || !strings.Contains(err.Error(), "walnut.yaml:4:") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a bad recipe: %v; want it placed at line 4, without the value from the environment", err)
 	}
 }

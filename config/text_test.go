@@ -159,9 +159,8 @@ sites:
 func TestRulesReasonOneLine(t *testing.T) {
 	t.Parallel()
 	reg := recipes.Builtin()
-	check := func(name string, opts map[string]any) error {
-		_, err := reg.Build(name, recipes.Options(opts))
-		return err
+	check := func(name string, opts map[string]any) (any, error) {
+		return reg.Build(name, recipes.Options(opts))
 	}
 	_, err := Parse("walnut.yaml", doc(`
 sites:

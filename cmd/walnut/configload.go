@@ -35,13 +35,12 @@ func configPath(flagPath string, lookup env) string {
 // defaultConfigPath is read when nothing names the config.
 const defaultConfigPath = "walnut.yaml"
 
-// loadConfig reads the config from where configPath says, checking each
-// site's recipe against the registry so that a bad one is reported with
-// the file's other problems; siteRecipe builds it.
+// loadConfig reads the config from where configPath says, building each
+// site's recipe from the registry as it goes, so that a bad one is
+// reported with the file's other problems, at its line.
 func loadConfig(flagPath string, lookup env, reg *recipes.Registry) (*config.Config, error) {
-	check := func(name string, opts map[string]any) error {
-		_, err := reg.Build(name, recipes.Options(opts))
-		return err
+	check := func(name string, opts map[string]any) (any, error) {
+		return reg.Build(name, recipes.Options(opts))
 	}
 	path := configPath(flagPath, lookup)
 	if path == "" {
@@ -50,17 +49,20 @@ func loadConfig(flagPath string, lookup env, reg *recipes.Registry) (*config.Con
 	return config.Load(path, lookup, check)
 }
 
-// siteRecipe builds the recipe of cfg.Sites[i] from the registry; nil for
-// a site without one (heartbeat, tcp). An error is placed in the file as
-// the config's own are.
+// siteRecipe is the recipe of cfg.Sites[i]: the one loadConfig built, or
+// built from the registry for a Config made otherwise; nil for a site
+// without one (heartbeat, tcp).
 func siteRecipe(cfg *config.Config, i int, reg *recipes.Registry) (recipes.Recipe, error) {
 	s := cfg.Sites[i]
 	if s.RecipeName == "" {
 		return nil, nil
 	}
+	if rec, ok := s.Recipe.(recipes.Recipe); ok {
+		return rec, nil
+	}
 	rec, err := reg.Build(s.RecipeName, recipes.Options(s.RecipeOptions))
 	if err != nil {
-		return nil, cfg.RecipeError(i, err)
+		return nil, fmt.Errorf("%s: sites[%d].recipe: %w", cfg.Path, i, err)
 	}
 	return rec, nil
 }

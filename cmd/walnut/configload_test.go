@@ -42,10 +42,11 @@ sites:
 	}
 }
 
-// TestSiteRecipeBuiltFromRegistry: cmd builds each site's recipe from the
-// registry with the options the config read; a recipe the registry cannot
-// build is an error at its place in the file, as the config's own are.
-func TestSiteRecipeBuiltFromRegistry(t *testing.T) {
+// TestSiteRecipeBuiltOnce: loadConfig builds each site's recipe from the
+// registry with the options the config read, once, and siteRecipe hands
+// that one over; a recipe the registry cannot build is an error at its
+// place in the file, as the config's own are.
+func TestSiteRecipeBuiltOnce(t *testing.T) {
 	t.Parallel()
 	yaml := `
 sites:
@@ -70,23 +71,27 @@ sites:
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Parsed without the check, so that building is what fails.
-	cfg, err := config.Parse("walnut.yaml", []byte(strings.TrimPrefix(yaml, "\n")), nil, nil)
+	_, err = loadConfig("", fakeEnv(map[string]string{"WALNUT_CONFIG_YAML": strings.TrimPrefix(yaml, "\n")}), reg)
+	if want := "WALNUT_CONFIG_YAML:9:13: sites[1].recipe: limit 99 is too many"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("loadConfig error = %v, want %s", err, want)
+	}
+
+	got = nil
+	good := strings.Replace(yaml, "limit: 99", "limit: 4", 1)
+	cfg, err := loadConfig("", fakeEnv(map[string]string{"WALNUT_CONFIG_YAML": good}), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := siteRecipe(cfg, 0, reg)
-	if err != nil || rec == nil {
-		t.Fatalf("siteRecipe(API) = %v, %v", rec, err)
+	for i := range cfg.Sites {
+		rec, err := siteRecipe(cfg, i, reg)
+		if err != nil || rec == nil {
+			t.Fatalf("siteRecipe(%s) = %v, %v", cfg.Sites[i].Slug, rec, err)
+		}
+		if cs := checkerSite(cfg.Sites[i], 1, rec); cs.Recipe != rec {
+			t.Errorf("checkerSite dropped the recipe")
+		}
 	}
-	if cs := checkerSite(cfg.Sites[0], 1, rec); cs.Recipe != rec {
-		t.Errorf("checkerSite dropped the recipe")
-	}
-	_, err = siteRecipe(cfg, 1, reg)
-	if want := "walnut.yaml:9:13: sites[1].recipe: limit 99 is too many"; err == nil || err.Error() != want {
-		t.Errorf("siteRecipe(Web) error = %v, want %s", err, want)
-	}
-	if !reflect.DeepEqual(got, []any{3, 99}) {
-		t.Errorf("the factory got limits %v, want [3 99]", got)
+	if !reflect.DeepEqual(got, []any{3, 4}) {
+		t.Errorf("the factory got limits %v, want [3 4]: each recipe built once", got)
 	}
 }
