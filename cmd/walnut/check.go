@@ -57,17 +57,23 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		res := checker.Check(ctx, checker.NewClient(), checkerSite(s, 0, rec), time.Now)
 		p := res.Probe
 		printProbe(stdout, s.Name, s.RedactedURL, p, res.Cert, s.Kind == config.KindTCP)
-		switch p.State {
-		case store.StateOK:
-			return 0
-		case store.StateNotOK:
-			return 1
-		case store.StatePending:
-			return 2
-		}
-		return exitError
+		return stateExit(p.State)
 	}
 	fmt.Fprintf(stderr, "walnut check: no site with slug %q in the config; the slugs are: %v\n", slug, known)
+	return exitError
+}
+
+// stateExit is walnut check's exit status for a verdict: 0 ok, 1 notok,
+// 2 pending.
+func stateExit(s store.State) int {
+	switch s {
+	case store.StateOK:
+		return 0
+	case store.StateNotOK:
+		return 1
+	case store.StatePending:
+		return 2
+	}
 	return exitError
 }
 

@@ -70,11 +70,8 @@ func checkHeartbeat(ctx context.Context, stdout, stderr io.Writer, lookup env, s
 		line += ": " + site.Reason
 	}
 	fmt.Fprintf(tw, "state\t%s\n", line)
-	switch state {
-	case store.StateNotOK:
-		return 1
-	case store.StatePending:
-		return 2
+	if state == store.StateUnknown {
+		return 0 // called in time, before any verdict was stored
 	}
-	return 0
+	return stateExit(state)
 }
