@@ -73,14 +73,9 @@ type historyResult struct {
 	size                   int64 // after the run and VACUUM ANALYZE
 	dayOneProbes, dayOne   int64 // probes and size after the first day, VACUUMed
 	wal                    int64 // bytes of WAL written by the writes and maintenance
-	tables                 []tableSize
+	tables                 []dbstat.Table
 	rawRetention, interval time.Duration
 	sites, days, batch     int
-}
-
-type tableSize struct {
-	name  string
-	bytes int64
 }
 
 func runHistory(o *historyOptions, ephemeral, keep bool) int {
@@ -189,7 +184,7 @@ func history(ctx context.Context, o *historyOptions, ephemeral, keep bool) (hist
 	if res.baseline, err = vacuumSize(ctx, pool); err != nil {
 		return res, err
 	}
-	wal0, err := walLSN(ctx, pool)
+	wal0, err := pool.WALPosition(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -243,14 +238,14 @@ func history(ctx context.Context, o *historyOptions, ephemeral, keep bool) (hist
 			if res.dayOne == 0 && o.days > 1 {
 				// The footprint of one day of fresh history: what the
 				// rest of the run adds to it is older history.
-				v0, err := walLSN(ctx, pool)
+				v0, err := pool.WALPosition(ctx)
 				if err != nil {
 					return res, err
 				}
 				if res.dayOne, err = vacuumSize(ctx, pool); err != nil {
 					return res, err
 				}
-				v1, err := walLSN(ctx, pool)
+				v1, err := pool.WALPosition(ctx)
 				if err != nil {
 					return res, err
 				}
@@ -269,7 +264,7 @@ func history(ctx context.Context, o *historyOptions, ephemeral, keep bool) (hist
 			return res, ctx.Err()
 		}
 	}
-	wal1, err := walLSN(ctx, pool)
+	wal1, err := pool.WALPosition(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -278,7 +273,7 @@ func history(ctx context.Context, o *historyOptions, ephemeral, keep bool) (hist
 	if res.size, err = vacuumSize(ctx, pool); err != nil {
 		return res, err
 	}
-	res.tables, err = tableSizes(ctx, pool)
+	res.tables, err = pool.Tables(ctx)
 	return res, err
 }
 
@@ -478,24 +473,6 @@ func vacuumSize(ctx context.Context, pool *dbstat.DB) (int64, error) {
 	return pool.Size(ctx)
 }
 
-func walLSN(ctx context.Context, pool *dbstat.DB) (int64, error) {
-	return pool.WALPosition(ctx)
-}
-
-// tableSizes is each table's size with its indexes and TOAST, a
-// partitioned table's with all its partitions'.
-func tableSizes(ctx context.Context, pool *dbstat.DB) ([]tableSize, error) {
-	tables, err := pool.Tables(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]tableSize, len(tables))
-	for i, t := range tables {
-		out[i] = tableSize{name: t.Name, bytes: t.Bytes}
-	}
-	return out, nil
-}
-
 func printHistory(w io.Writer, r historyResult) {
 	mb := func(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
 	fmt.Fprintf(w, "history: %d sites × %s × %d days, raw retention %s, %d-probe batches, commit %s\n",
@@ -506,8 +483,8 @@ func printHistory(w io.Writer, r historyResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "table\tsize\t")
 	for _, t := range r.tables {
-		if t.bytes >= 1<<20 {
-			fmt.Fprintf(tw, "%s\t%s\t\n", t.name, mb(t.bytes))
+		if t.Bytes >= 1<<20 {
+			fmt.Fprintf(tw, "%s\t%s\t\n", t.Name, mb(t.Bytes))
 		}
 	}
 	fmt.Fprintf(tw, "(the rest: smaller tables, catalogs)\t%s\t\n", mb(r.size-sumTables(r.tables, 1<<20)))
@@ -526,11 +503,11 @@ func printHistory(w io.Writer, r historyResult) {
 }
 
 // sumTables is the size of the tables of at least min bytes.
-func sumTables(ts []tableSize, least int64) int64 {
+func sumTables(ts []dbstat.Table, least int64) int64 {
 	var n int64
 	for _, t := range ts {
-		if t.bytes >= least {
-			n += t.bytes
+		if t.Bytes >= least {
+			n += t.Bytes
 		}
 	}
 	return n
