@@ -149,7 +149,7 @@ func (p *PagerDuty) Run(ctx context.Context) {
 		}
 		if len(schedules) > 0 {
 			wait = every
-			if recent, err := p.recentlyAttempted(ctx, every/2); force || (err == nil && !recent) {
+			if force || !p.attemptedWithin(ctx, every/2) {
 				if err := p.Sync(ctx); err != nil && ctx.Err() == nil {
 					p.logger.Warn("roster sync from PagerDuty failed; the last roster stays", "error", err)
 				}
@@ -168,18 +168,20 @@ func (p *PagerDuty) Run(ctx context.Context) {
 	}
 }
 
-// recentlyAttempted reports whether any instance tried a sync within d.
-func (p *PagerDuty) recentlyAttempted(ctx context.Context, d time.Duration) (bool, error) {
+// attemptedWithin says whether a sync was tried in the last d, by any
+// instance; also when the database cannot say, so that a sync is not
+// tried while nothing can be written.
+func (p *PagerDuty) attemptedWithin(ctx context.Context, d time.Duration) bool {
 	syncs, err := p.store.RosterSyncs(ctx)
 	if err != nil {
-		return false, err
+		return true
 	}
 	for _, s := range syncs {
 		if s.Source == store.RosterPagerDuty && p.now().Sub(s.AttemptedAt) < d {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 // Forget removes PagerDuty's shifts from today on and its sync record, for
