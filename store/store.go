@@ -91,6 +91,25 @@ const defaultMaxConns = 8
 // naming a remote host and no sslmode gets sslmode=require, as Heroku's
 // Postgres demands and any database across a network deserves.
 func Open(ctx context.Context, url string) (*Store, error) {
+	pool, err := OpenPool(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	st := New(pool)
+	st.ownsPool = true
+	return st, nil
+}
+
+// OpenPool is the pool Open uses, unchecked: sslmode as WithSSLMode says,
+// sized for the writer, the dispatcher and the handlers of one process
+// unless the URL says pool_max_conns.
+func OpenPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(WithSSLMode(url))
 	if err != nil {
 		// The parse error may quote the URL, password included.
@@ -103,15 +122,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
-	}
-	st := New(pool)
-	st.ownsPool = true
-	return st, nil
+	return pool, nil
 }
 
 // WithSSLMode adds sslmode=require to a connection string that names no

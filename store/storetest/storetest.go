@@ -116,29 +116,12 @@ type DB struct{ *pgxpool.Pool }
 // before the database is dropped.
 func Connect(t testing.TB, connString string) *DB {
 	t.Helper()
-	pool, err := connect(context.Background(), connString)
+	pool, err := store.OpenPool(context.Background(), connString)
 	if err != nil {
 		t.Fatalf("storetest: %v", err)
 	}
 	t.Cleanup(pool.Close)
 	return &DB{pool}
-}
-
-// connect opens a pool as store.Open sizes it: the writer, the dispatcher
-// and the handlers of one test share it.
-func connect(ctx context.Context, connString string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(connString)
-	if err != nil {
-		return nil, fmt.Errorf("parse database URL: %w", err)
-	}
-	if !strings.Contains(connString, "pool_max_conns") {
-		cfg.MaxConns = 8
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect to database: %w", err)
-	}
-	return pool, nil
 }
 
 // NewDatabase creates a fresh database copied from the migrated template and
@@ -215,7 +198,7 @@ func (s *server) connect(ctx context.Context, logger *slog.Logger) error {
 		s.prefix = "walnut"
 	}
 	var err error
-	s.admin, err = connect(ctx, s.adminURL)
+	s.admin, err = store.OpenPool(ctx, s.adminURL)
 	if err != nil {
 		return fmt.Errorf("test database server: %w", err)
 	}
