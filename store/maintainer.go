@@ -242,12 +242,16 @@ func (m *Maintainer) RunOnce(ctx context.Context) (MaintainResult, error) {
 		res.NotificationsPruned = n
 		return err
 	})
+	var size int64
+	known := false
 	if m.opts.Budget > 0 {
-		m.trim(ctx, today, &res, step)
+		size, known = m.trim(ctx, today, &res, step)
 	}
-	size, err := m.st.DatabaseSize(ctx)
-	if err != nil {
-		errs = append(errs, err)
+	if !known {
+		var err error
+		if size, err = m.st.DatabaseSize(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	res.DatabaseSize = size
 	return res, errors.Join(errs...)
@@ -255,13 +259,17 @@ func (m *Maintainer) RunOnce(ctx context.Context) (MaintainResult, error) {
 
 // trim drops the oldest day of packed probes, or when none is left before
 // yesterday the oldest month of hourly history before this one, until the
-// database is within the budget.
-func (m *Maintainer) trim(ctx context.Context, today time.Time, res *MaintainResult, step func(string, func(pgx.Tx) error) bool) {
+// database is within the budget. It returns the size it read last, and
+// whether nothing has been dropped since: the size after the pass.
+func (m *Maintainer) trim(ctx context.Context, today time.Time, res *MaintainResult, step func(string, func(pgx.Tx) error) bool) (int64, bool) {
 	q := m.st.q
 	for {
 		size, err := m.st.DatabaseSize(ctx)
-		if err != nil || size <= m.opts.Budget {
-			return
+		if err != nil {
+			return 0, false
+		}
+		if size <= m.opts.Budget {
+			return size, true
 		}
 		dropped := false
 		ok := step("trim to the budget", func(tx pgx.Tx) error {
@@ -299,7 +307,7 @@ func (m *Maintainer) trim(ctx context.Context, today time.Time, res *MaintainRes
 				m.logger.WarnContext(ctx, "database over its budget with nothing left to trim",
 					"database_bytes", size, "budget_bytes", m.opts.Budget)
 			}
-			return
+			return size, !dropped
 		}
 	}
 }
