@@ -42,12 +42,13 @@ func (c Cert) Warning(now time.Time) bool {
 // whole days are counted down: 23h59m is "1 day", 47h is "1 day".
 func ExpiryText(left time.Duration) string {
 	if left < 0 {
-		return "certificate expired " + span(-left) + " ago"
+		return "certificate expired " + ExpirySpan(-left) + " ago"
 	}
-	return "certificate expires in " + span(left)
+	return "certificate expires in " + ExpirySpan(left)
 }
 
-func span(d time.Duration) string {
+// ExpirySpan is a certificate's time left in words: "9 days", "3 hours".
+func ExpirySpan(d time.Duration) string {
 	if d >= time.Hour {
 		d = d.Round(time.Hour)
 	}

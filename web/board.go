@@ -138,7 +138,7 @@ func certShort(left time.Duration) string {
 	if left < 0 {
 		return "cert expired"
 	}
-	return "cert: " + strings.TrimPrefix(store.ExpiryText(left), "certificate expires in ") + " left"
+	return "cert: " + store.ExpirySpan(left) + " left"
 }
 
 // certLine is a green tile's certificate warning, once the site's
@@ -163,7 +163,8 @@ func readSupport(ctx context.Context, roster Roster, now time.Time) (views.Suppo
 	}
 	var v views.SupportView
 	var people, contacts []string
-	for _, s := range store.OnSupport(shifts, today) {
+	// RosterBetween read the shifts that cover today, and only those.
+	for _, s := range shifts {
 		people = append(people, s.Person)
 		if s.Contact != "" {
 			contacts = append(contacts, s.Contact)
