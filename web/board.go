@@ -163,8 +163,7 @@ func readSupport(ctx context.Context, roster Roster, now time.Time) (views.Suppo
 	}
 	var v views.SupportView
 	var people, contacts []string
-	// RosterBetween read the shifts that cover today, and only those.
-	for _, s := range shifts {
+	for _, s := range store.OnSupport(shifts, today) {
 		people = append(people, s.Person)
 		if s.Contact != "" {
 			contacts = append(contacts, s.Contact)
