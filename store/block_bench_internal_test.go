@@ -37,3 +37,14 @@ func BenchmarkBlockHour(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBlockEncode packs a block of 3,600 probes, as compaction does for
+// each site-hour of a site probed every second.
+func BenchmarkBlockEncode(b *testing.B) {
+	bl := benchBlock()
+	for b.Loop() {
+		if len(bl.encode()) == 0 {
+			b.Fatal("empty block")
+		}
+	}
+}
