@@ -139,8 +139,14 @@ func (h *Heartbeats) SetSites(sites []Site) {
 		next[s.Slug] = &hbSite{site: s, tokenSum: sha256.Sum256([]byte(s.Heartbeat.Token)), scrub: newScrubber(s, h.secrets)}
 	}
 	for slug, old := range h.sites {
-		if _, kept := next[slug]; !kept && old.timer != nil {
-			old.timer.Stop()
+		if _, kept := next[slug]; !kept {
+			if old.timer != nil {
+				old.timer.Stop()
+			}
+			// Its runner is stopped with it; a site added back later
+			// starts afresh, its last call read from the store.
+			delete(h.seen, slug)
+			delete(h.wake, slug)
 		}
 	}
 	h.sites = next

@@ -386,3 +386,24 @@ func TestHeartbeatRunnerSurvivesSinkPanic(t *testing.T) {
 		t.Errorf("after the restart: %s %q, want notok \"no heartbeat for 2h\"", p.State, p.Reason)
 	}
 }
+
+// A site taken out of the config leaves nothing behind in Heartbeats.
+func TestHeartbeatsForgetRemovedSites(t *testing.T) {
+	t.Parallel()
+	hbs := NewHeartbeats(newCountSink(), nil, nil, HeartbeatOptions{})
+	s := heartbeatSite(time.Hour, time.Minute)
+	hbs.SetSites([]Site{s})
+	hbs.watch(s.Slug)
+	if _, err := hbs.Receive(context.Background(), s.Slug, testToken, Report{}); err != nil {
+		t.Fatal(err)
+	}
+	if hbs.lastSeen(s.Slug).IsZero() {
+		t.Fatal("the call was not seen")
+	}
+	hbs.SetSites(nil)
+	hbs.mu.Lock()
+	defer hbs.mu.Unlock()
+	if len(hbs.sites) != 0 || len(hbs.seen) != 0 || len(hbs.wake) != 0 {
+		t.Errorf("after the site went: %d sites, %d seen, %d wake channels", len(hbs.sites), len(hbs.seen), len(hbs.wake))
+	}
+}
